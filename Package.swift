@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Strict settings shared by every Swift target: explicit `any`, and imports that
+// stay internal unless a type really appears in the public API.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Switchboard",
+    products: [
+        .library(name: "Switchboard", targets: ["Switchboard"]),
+        .executable(name: "BenchHost", targets: ["BenchHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System library: Debian's libuv1-dev. Imported by SwitchboardIO only.
+        .systemLibrary(
+            name: "CLibUV",
+            path: "Sources/CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        // Sans-I/O protocol code: bytes in, events out. No sockets, threads or clocks.
+        .target(
+            name: "SwitchboardWire",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strictSettings
+        ),
+        // The libuv core: loops, listener, connections, write queues, timers.
+        .target(
+            name: "SwitchboardIO",
+            dependencies: ["CLibUV"],
+            swiftSettings: strictSettings
+        ),
+        // Topics and the sharded registry; reaches connections through a protocol.
+        .target(
+            name: "SwitchboardHub",
+            swiftSettings: strictSettings
+        ),
+        // Public API: Server, Router, HTTP host; joins the layers below.
+        .target(
+            name: "Switchboard",
+            dependencies: [
+                "SwitchboardWire", "SwitchboardIO", "SwitchboardHub",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "BenchHost",
+            dependencies: ["Switchboard"],
+            path: "Examples/BenchHost",
+            swiftSettings: strictSettings
+        ),
+        // Helpers shared by the test targets: a blocking socket client.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "SwitchboardWireTests",
+            dependencies: ["SwitchboardWire"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardIOTests",
+            dependencies: ["SwitchboardIO", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardTests",
+            dependencies: ["Switchboard", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,77 @@
+internal import CLibUV
+
+/// Coarse per-connection deadlines on one timer per loop.
+///
+/// Timeouts here (handshake, idle, request head, write stall, heartbeat) are
+/// measured in seconds, so one repeating timer that checks every connection
+/// with a deadline each `interval` costs far less than a `uv_timer_t` per
+/// connection: no handle per socket, nothing to close, and memory for an
+/// idle connection stays small. Expiry is late by at most `interval`.
+final class DeadlineSweep {
+    /// How often deadlines are checked, in milliseconds.
+    static let interval: UInt64 = 50
+
+    private let timer: UnsafeMutablePointer<uv_timer_t> = .allocate(capacity: 1)
+    private var members: [TCPConnection] = []
+    private var isRunning = false
+    private var isClosed = false
+
+    func attach(to loop: EventLoop) {
+        uv_timer_init(loop.uvLoop, timer)
+        timer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Adds `connection` to the sweep, or keeps it there with its new deadline.
+    func track(_ connection: TCPConnection) {
+        guard connection.deadlineSlot < 0, !isClosed else { return }
+        connection.deadlineSlot = members.count
+        members.append(connection)
+        if !isRunning {
+            isRunning = true
+            uv_timer_start(timer, { timer in
+                Unmanaged<DeadlineSweep>.fromOpaque(timer!.pointee.data).takeUnretainedValue()
+                    .sweep(now: uv_now(timer!.pointee.loop))
+            }, Self.interval, Self.interval)
+        }
+    }
+
+    /// Removes `connection` from the sweep (swap-remove, O(1)).
+    func untrack(_ connection: TCPConnection) {
+        let slot = connection.deadlineSlot
+        guard slot >= 0 else { return }
+        let last = members.removeLast()
+        if slot < members.count {
+            members[slot] = last
+            last.deadlineSlot = slot
+        }
+        connection.deadlineSlot = -1
+    }
+
+    private func sweep(now: UInt64) {
+        var index = 0
+        while index < members.count {
+            let connection = members[index]
+            if let deadline = connection.deadline, deadline <= now {
+                // The callback may untrack this or other members, or track
+                // new ones: re-read the list after it.
+                untrack(connection)
+                connection.deadlinePassed()
+                continue
+            }
+            index += 1
+        }
+        if members.isEmpty {
+            isRunning = false
+            uv_timer_stop(timer)
+        }
+    }
+
+    func close() {
+        isClosed = true
+        members.removeAll()
+        let handle = UnsafeMutableRawPointer(timer).assumingMemoryBound(to: uv_handle_t.self)
+        uv_close(handle) { handle in
+            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
+        }
+    }
+}

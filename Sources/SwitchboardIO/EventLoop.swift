@@ -1,0 +1,254 @@
+internal import CLibUV
+import Glibc
+import Synchronization
+
+/// One libuv loop running on its own thread.
+///
+/// Everything a connection does (reads, writes, timers, handler callbacks)
+/// runs on the thread of the loop it belongs to, so the per-connection path
+/// needs no locks. Other threads reach a loop only through ``execute(_:)``:
+/// a locked task list plus one `uv_async_t`, so a burst of tasks from any
+/// number of threads costs the loop a single wake-up.
+///
+/// Loop-bound state (everything but `execute` and `inEventLoop`) must only
+/// be touched on the loop's thread; debug builds assert it.
+public final class EventLoop: @unchecked Sendable {
+    /// The loop's position in its group (0-based), useful for stats and logs.
+    public let index: Int
+
+    let uvLoop: UnsafeMutablePointer<uv_loop_t>
+    private let wakeUp: UnsafeMutablePointer<uv_async_t>
+    private let flushPhase: UnsafeMutablePointer<uv_prepare_t>
+    private let tasks = Mutex(TaskList())
+    private var thread = uv_thread_t()
+    private let threadID = Atomic<UInt>(0)
+
+    /// One receive buffer shared by every connection of this loop: libuv
+    /// reads into it and the callback consumes it before the next read, so
+    /// an idle connection owns no receive buffer at all.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// Scratch space to gather queued buffers into one `writev`.
+    let gatherBuffers: UnsafeMutablePointer<uv_buf_t>
+    static let gatherCapacity = 64
+
+    private var pendingFlushes: [TCPConnection] = []
+    private var resources: [ObjectIdentifier: any LoopResource] = [:]
+    let deadlines: DeadlineSweep
+
+    /// Connections accepted onto this loop so far (tests check the spread).
+    let acceptedConnections = Atomic<Int>(0)
+    package var acceptedConnectionCount: Int { acceptedConnections.load(ordering: .relaxed) }
+
+    /// `TCPConnection` objects of this loop still alive. Unlike open
+    /// handles, this also catches a connection kept alive by a retain
+    /// cycle after it closed: leak tests assert it returns to zero.
+    let liveConnections = Atomic<Int>(0)
+    package var liveConnectionCount: Int { liveConnections.load(ordering: .relaxed) }
+
+    /// What happened when the loop was closed; set once the thread has ended.
+    package private(set) var closeReport: LoopCloseReport?
+
+    init(index: Int, readBufferSize: Int) throws(IOError) {
+        self.index = index
+        uvLoop = .allocate(capacity: 1)
+        wakeUp = .allocate(capacity: 1)
+        flushPhase = .allocate(capacity: 1)
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        gatherBuffers = .allocate(capacity: Self.gatherCapacity)
+        deadlines = DeadlineSweep()
+        do {
+            try check(uv_loop_init(uvLoop), "uv_loop_init")
+        } catch {
+            freeMemory()
+            throw error
+        }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        uvLoop.pointee.data = me
+        // Neither call can fail on an initialised loop (libuv only fails
+        // uv_async_init when it cannot create its eventfd).
+        try check(uv_async_init(uvLoop, wakeUp, { handle in
+            EventLoop.from(handle!.pointee.loop).runQueuedTasks()
+        }), "uv_async_init")
+        wakeUp.pointee.data = me
+        uv_prepare_init(uvLoop, flushPhase)
+        flushPhase.pointee.data = me
+        // Runs once per loop turn, after every read, task and timer callback
+        // of the turn and just before the loop blocks: the one place where
+        // connections write what those callbacks queued.
+        uv_prepare_start(flushPhase) { handle in
+            EventLoop.from(handle!.pointee.loop).flushPendingWrites()
+        }
+        deadlines.attach(to: self)
+    }
+
+    deinit {
+        freeMemory()
+    }
+
+    private func freeMemory() {
+        uvLoop.deallocate()
+        wakeUp.deallocate()
+        flushPhase.deallocate()
+        readBuffer.deallocate()
+        gatherBuffers.deallocate()
+    }
+
+    static func from(_ loop: UnsafeMutablePointer<uv_loop_t>?) -> EventLoop {
+        Unmanaged<EventLoop>.fromOpaque(loop!.pointee.data).takeUnretainedValue()
+    }
+
+    // MARK: Thread
+
+    func startThread() throws(IOError) {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = uv_thread_create(&thread, { context in
+            let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
+            loop.runOnThisThread()
+        }, context)
+        if result != 0 {
+            Unmanaged<EventLoop>.fromOpaque(context).release()
+            throw IOError(code: result, operation: "uv_thread_create")
+        }
+    }
+
+    private func runOnThisThread() {
+        threadID.store(pthread_self(), ordering: .releasing)
+        uv_run(uvLoop, UV_RUN_DEFAULT)
+        closeReport = LoopCloseReport(
+            leakedHandles: leakedHandleCount,
+            closeResult: uv_loop_close(uvLoop)
+        )
+    }
+
+    func joinThread() {
+        uv_thread_join(&thread)
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool {
+        threadID.load(ordering: .acquiring) == pthread_self()
+    }
+
+    /// Traps in debug builds when called off the loop's thread.
+    @inline(__always)
+    public func assertInEventLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(inEventLoop, "called off its event loop's thread", file: file, line: line)
+    }
+
+    // MARK: Tasks from any thread
+
+    /// Runs `task` on this loop's thread, soon. Safe from any thread.
+    ///
+    /// Returns `false` (and drops the task) once the loop is shutting down.
+    @discardableResult
+    public func execute(_ task: @escaping @Sendable () -> Void) -> Bool {
+        tasks.withLock { list in
+            guard !list.isClosed else { return false }
+            list.items.append(task)
+            // Only the first task of a batch wakes the loop; libuv coalesces
+            // further sends anyway, but this skips their atomic write too.
+            if list.items.count == 1 { uv_async_send(wakeUp) }
+            return true
+        }
+    }
+
+    private func runQueuedTasks() {
+        var batch = tasks.withLock { list in
+            let taken = list.items
+            list.items = list.spare
+            return taken
+        }
+        for task in batch { task() }
+        batch.removeAll(keepingCapacity: true)
+        tasks.withLock { list in list.spare = batch }
+    }
+
+    // MARK: Write flushing
+
+    func scheduleFlush(_ connection: TCPConnection) {
+        pendingFlushes.append(connection)
+    }
+
+    private func flushPendingWrites() {
+        var index = 0
+        // A flush may schedule more (a connection's delegate reacting to a
+        // drained queue): keep going until the list is empty.
+        while index < pendingFlushes.count {
+            pendingFlushes[index].flush()
+            index += 1
+        }
+        pendingFlushes.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Resources closed at shutdown
+
+    func register(_ resource: any LoopResource) {
+        resources[ObjectIdentifier(resource)] = resource
+    }
+
+    func unregister(_ resource: any LoopResource) {
+        resources[ObjectIdentifier(resource)] = nil
+    }
+
+    /// The number of listeners and connections open on this loop.
+    package var openResourceCount: Int { resources.count }
+
+    /// The milliseconds clock of the loop (cached at the start of each turn).
+    public var now: UInt64 { uv_now(uvLoop) }
+
+    // MARK: Shutdown
+
+    /// Stops accepting tasks, closes every listener and connection of this
+    /// loop, then its own handles; the thread ends when the last close
+    /// callback has run.
+    func beginShutdown() {
+        let accepted = execute { [self] in
+            for resource in Array(resources.values) { resource.closeForShutdown() }
+            deadlines.close()
+            uv_close(UnsafeMutableRawPointer(flushPhase).assumingMemoryBound(to: uv_handle_t.self), nil)
+            // Close the wake-up handle under the lock, so no other thread
+            // can be inside uv_async_send on it.
+            tasks.withLock { list in
+                list.isClosed = true
+                uv_close(UnsafeMutableRawPointer(wakeUp).assumingMemoryBound(to: uv_handle_t.self), nil)
+            }
+            runQueuedTasks()
+            closeLeakedHandles()
+        }
+        assert(accepted, "shutdown requested twice")
+    }
+
+    private var leakedHandleCount = 0
+
+    /// Any handle still open here was not closed by its owner: close it so
+    /// the loop can end, and count it so a test can fail on the leak.
+    private func closeLeakedHandles() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        uv_walk(uvLoop, { handle, context in
+            guard let handle, uv_is_closing(handle) == 0 else { return }
+            let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue()
+            loop.leakedHandleCount += 1
+            uv_close(handle, nil)
+        }, me)
+    }
+}
+
+/// The outcome of closing a loop: both numbers are zero when every handle
+/// was closed by its owner.
+package struct LoopCloseReport: Sendable, Equatable {
+    /// Handles that were still open after every owner had closed its own.
+    package var leakedHandles: Int
+    /// `uv_loop_close`'s result: 0, or `UV_EBUSY` when something was left.
+    package var closeResult: Int32
+}
+
+/// Something on a loop that must be closed when the loop shuts down.
+protocol LoopResource: AnyObject {
+    func closeForShutdown()
+}
+
+private struct TaskList: ~Copyable {
+    var items: [@Sendable () -> Void] = []
+    var spare: [@Sendable () -> Void] = []
+    var isClosed = false
+}

@@ -1,0 +1,322 @@
+internal import CLibUV
+import Glibc
+import Synchronization
+
+/// A TCP connection owned by one event loop.
+///
+/// All methods must be called on the connection's loop thread (debug builds
+/// assert it); from another thread, go through `loop.execute`. Writes are
+/// queued and flushed once per loop turn as one gathered write, so many
+/// small messages to one peer cost one system call.
+///
+/// Lifetime: the handle keeps the object alive from adoption until libuv's
+/// close callback, then the delegate hears `connectionDidClose` and is
+/// released. Closing is idempotent.
+public final class TCPConnection: @unchecked Sendable {
+    public let loop: EventLoop
+    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private var delegate: (any TCPConnectionDelegate)?
+    private var queue = WriteQueue()
+    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
+    private var writeInFlightBytes = 0
+    private var isFlushScheduled = false
+    private var state = State.open
+    private var closeError: IOError?
+
+    var deadlineSlot = -1
+    private(set) var deadline: UInt64?
+
+    private enum State {
+        case open
+        /// Sending what is queued, then FIN, then discarding input until
+        /// the peer closes or `lingerTimeout` passes.
+        case closingAfterFlush
+        case lingering
+        case closing
+        case closed
+    }
+
+    /// How long a gracefully closed connection waits for the peer's FIN
+    /// before the handle is closed. Closing with unread input makes the
+    /// kernel send RST, which can destroy a response the peer has not read
+    /// yet; waiting briefly for its FIN avoids that.
+    static let lingerTimeout: UInt64 = 2_000
+
+    /// Adopts an accepted socket on `loop`. Must run on `loop`'s thread.
+    init(loop: EventLoop, socket: Int32) throws(IOError) {
+        loop.assertInEventLoop()
+        self.loop = loop
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop.uvLoop, handle)
+        let opened = uv_tcp_open(handle, uv_os_sock_t(socket))
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        loop.liveConnections.add(1, ordering: .relaxed)
+        if opened < 0 {
+            // The handle is initialised, so it must be closed like any other;
+            // the socket was never handed to it.
+            Glibc.close(socket)
+            close()
+            throw IOError(code: opened, operation: "uv_tcp_open")
+        }
+        // Small messages are the norm here; the write path already batches.
+        uv_tcp_nodelay(handle, 1)
+        loop.register(self)
+    }
+
+    deinit {
+        loop.liveConnections.subtract(1, ordering: .relaxed)
+    }
+
+    private var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    private static func from(_ stream: UnsafeMutablePointer<uv_stream_t>?) -> TCPConnection {
+        Unmanaged<TCPConnection>.fromOpaque(stream!.pointee.data).takeUnretainedValue()
+    }
+
+    /// Whether the connection still accepts writes.
+    public var isOpen: Bool { state == .open }
+
+    /// Bytes queued and not yet handed to the kernel.
+    public var queuedByteCount: Int { queue.byteCount }
+
+    /// The peer's address as `host:port`, or `nil` when it cannot be read.
+    public var remoteAddress: SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                uv_tcp_getpeername(handle, $0, &length)
+            }
+        }
+        return result == 0 ? SocketAddress(storage) : nil
+    }
+
+    // MARK: Reading
+
+    /// Sets the delegate and starts delivering reads to it.
+    public func start(delegate: any TCPConnectionDelegate) {
+        loop.assertInEventLoop()
+        self.delegate = delegate
+        resumeReading()
+    }
+
+    /// Stops reading (backpressure): the kernel's receive buffer fills and
+    /// TCP flow control slows the peer down.
+    public func pauseReading() {
+        loop.assertInEventLoop()
+        if state == .open { uv_read_stop(stream) }
+    }
+
+    public func resumeReading() {
+        loop.assertInEventLoop()
+        guard state == .open || state == .lingering else { return }
+        uv_read_start(stream, { handle, _, buffer in
+            // Every connection reads into its loop's one shared buffer.
+            let loop = EventLoop.from(handle!.pointee.loop)
+            buffer!.pointee = uv_buf_init(
+                loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
+                UInt32(loop.readBuffer.count)
+            )
+        }, { stream, count, buffer in
+            TCPConnection.from(stream).didRead(count: count, buffer: buffer!.pointee)
+        })
+    }
+
+    private func didRead(count: Int, buffer: uv_buf_t) {
+        if count > 0 {
+            guard state == .open, let delegate else { return }  // lingering: discard
+            delegate.connection(self, didRead: UnsafeRawBufferPointer(start: buffer.base, count: count))
+        } else if count == Int(UV_EOF.rawValue) {
+            if state == .open, let delegate {
+                delegate.connectionDidReachEndOfInput(self)
+            } else {
+                closeNow(error: nil)
+            }
+        } else if count < 0 {
+            closeNow(error: IOError(code: Int32(count), operation: "read"))
+        }
+    }
+
+    // MARK: Deadlines
+
+    /// Calls the delegate's `connectionDeadlinePassed` after `milliseconds`
+    /// (late by at most the loop's sweep interval, 50 ms). `nil` cancels.
+    public func setDeadline(after milliseconds: UInt64?) {
+        loop.assertInEventLoop()
+        guard let milliseconds, state != .closing, state != .closed else {
+            deadline = nil
+            loop.deadlines.untrack(self)
+            return
+        }
+        deadline = loop.now + milliseconds
+        loop.deadlines.track(self)
+    }
+
+    func deadlinePassed() {
+        deadline = nil
+        switch state {
+        case .open: delegate?.connectionDeadlinePassed(self)
+        case .closingAfterFlush, .lingering: closeNow(error: nil)
+        case .closing, .closed: break
+        }
+    }
+
+    // MARK: Writing
+
+    /// Queues `bytes`; they leave in this loop turn's gathered write.
+    /// Returns `false` when the connection no longer accepts writes.
+    @discardableResult
+    public func write(_ bytes: SharedBytes) -> Bool {
+        loop.assertInEventLoop()
+        guard state == .open else { return false }
+        queue.append(bytes)
+        scheduleFlush()
+        return true
+    }
+
+    private func scheduleFlush() {
+        guard !isFlushScheduled, writeRequest == nil else { return }
+        isFlushScheduled = true
+        loop.scheduleFlush(self)
+    }
+
+    /// Hands queued bytes to the kernel: first with `uv_try_write` (no
+    /// request, no callback), and when the socket is full, with one
+    /// `uv_write` that libuv completes once the socket is writable.
+    func flush() {
+        isFlushScheduled = false
+        guard writeRequest == nil, state == .open || state == .closingAfterFlush else { return }
+        while !queue.isEmpty {
+            let count = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
+            let total = (0..<count).reduce(0) { $0 + Int(loop.gatherBuffers[$1].len) }
+            let written = uv_try_write(stream, loop.gatherBuffers, UInt32(count))
+            if written == UV_EAGAIN.rawValue {
+                startAsyncWrite()
+                return
+            }
+            if written < 0 {
+                closeNow(error: IOError(code: written, operation: "write"))
+                return
+            }
+            queue.consume(Int(written))
+            if Int(written) < total {
+                startAsyncWrite()
+                return
+            }
+        }
+        didDrain()
+    }
+
+    private func startAsyncWrite() {
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let count = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
+        writeInFlightBytes = (0..<count).reduce(0) { $0 + Int(loop.gatherBuffers[$1].len) }
+        writeRequest = request
+        let result = uv_write(request, stream, loop.gatherBuffers, UInt32(count)) { request, status in
+            let connection = Unmanaged<TCPConnection>.fromOpaque(request!.pointee.data).takeUnretainedValue()
+            request!.deallocate()
+            connection.asyncWriteDidComplete(status: status)
+        }
+        if result < 0 {
+            writeRequest = nil
+            request.deallocate()
+            closeNow(error: IOError(code: result, operation: "write"))
+        }
+    }
+
+    private func asyncWriteDidComplete(status: Int32) {
+        writeRequest = nil
+        if status < 0 {
+            // ECANCELED: the handle is closing, and the queue goes with it.
+            if status != UV_ECANCELED.rawValue {
+                closeNow(error: IOError(code: status, operation: "write"))
+            }
+            return
+        }
+        queue.consume(writeInFlightBytes)
+        writeInFlightBytes = 0
+        flush()
+    }
+
+    private func didDrain() {
+        switch state {
+        case .open: delegate?.connectionDidDrain(self)
+        case .closingAfterFlush: startLingering()
+        default: break
+        }
+    }
+
+    // MARK: Closing
+
+    /// Sends everything queued, then closes: FIN, then a short wait for the
+    /// peer's FIN (see `lingerTimeout`). No further writes are accepted.
+    public func closeAfterFlush() {
+        loop.assertInEventLoop()
+        guard state == .open else { return }
+        state = .closingAfterFlush
+        setDeadlineInternal(Self.lingerTimeout)
+        if queue.isEmpty && writeRequest == nil { startLingering() }
+    }
+
+    private func startLingering() {
+        state = .lingering
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let result = uv_shutdown(request, stream) { request, _ in
+            request!.deallocate()
+        }
+        if result < 0 {
+            request.deallocate()
+            closeNow(error: nil)
+            return
+        }
+        resumeReading()  // discard input until EOF
+    }
+
+    private func setDeadlineInternal(_ milliseconds: UInt64) {
+        deadline = loop.now + milliseconds
+        loop.deadlines.track(self)
+    }
+
+    /// Closes at once; queued bytes are dropped. Idempotent.
+    public func close() {
+        loop.assertInEventLoop()
+        closeNow(error: nil)
+    }
+
+    private func closeNow(error: IOError?) {
+        guard state != .closing, state != .closed else { return }
+        state = .closing
+        closeError = error
+        loop.deadlines.untrack(self)
+        deadline = nil
+        let handle = UnsafeMutableRawPointer(self.handle).assumingMemoryBound(to: uv_handle_t.self)
+        uv_close(handle) { handle in
+            let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
+            connection.didClose()
+        }
+    }
+
+    private func didClose() {
+        state = .closed
+        queue.removeAll()
+        handle.deallocate()
+        loop.unregister(self)
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.connectionDidClose(self, error: closeError)
+    }
+}
+
+extension TCPConnection: LoopResource {
+    func closeForShutdown() { closeNow(error: nil) }
+}
+
+extension TCPConnection: CustomStringConvertible {
+    public var description: String {
+        "TCPConnection(loop: \(loop.index), queued: \(queue.byteCount))"
+    }
+}

@@ -1,0 +1,25 @@
+/// Receives a connection's events, on the connection's loop thread.
+///
+/// A delegate is held strongly by its connection until the connection has
+/// closed, and released right after ``connectionDidClose(_:error:)``.
+public protocol TCPConnectionDelegate: AnyObject {
+    /// Bytes arrived. They live in the loop's shared receive buffer and are
+    /// only valid during this call: copy what must outlive it.
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
+    /// The peer closed its side. The default closes the connection.
+    func connectionDidReachEndOfInput(_ connection: TCPConnection)
+    /// The deadline set with ``TCPConnection/setDeadline(after:)`` has passed.
+    func connectionDeadlinePassed(_ connection: TCPConnection)
+    /// Every queued byte has been handed to the kernel.
+    func connectionDidDrain(_ connection: TCPConnection)
+    /// The connection is closed and its handle released; `error` is `nil`
+    /// for a close this side asked for or an orderly end of input.
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?)
+}
+
+extension TCPConnectionDelegate {
+    public func connectionDidReachEndOfInput(_ connection: TCPConnection) { connection.close() }
+    public func connectionDeadlinePassed(_ connection: TCPConnection) { connection.close() }
+    public func connectionDidDrain(_ connection: TCPConnection) {}
+    public func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
+}

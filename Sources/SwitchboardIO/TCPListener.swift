@@ -1,0 +1,218 @@
+internal import CLibUV
+import Glibc
+
+/// How accepted connections are spread over a group's loops.
+public struct ConnectionDistribution: Sendable, Hashable, CustomStringConvertible {
+    private enum Kind { case reusePort, singleAcceptor }
+    private let kind: Kind
+
+    /// Every loop listens on its own socket bound with `SO_REUSEPORT`; the
+    /// kernel spreads new connections over them and no connection changes
+    /// threads. The default: see the design notes for the measurement.
+    public static let reusePort = ConnectionDistribution(kind: .reusePort)
+    /// The first loop accepts every connection and hands each to the next
+    /// loop in turn: an even spread, at the price of a cross-thread task
+    /// per connection.
+    public static let singleAcceptor = ConnectionDistribution(kind: .singleAcceptor)
+
+    var isReusePort: Bool { kind == .reusePort }
+    public var description: String { isReusePort ? "reusePort" : "singleAcceptor" }
+}
+
+/// A listening TCP socket whose accepted connections land on a group's loops.
+public final class TCPListener: Sendable {
+    /// The address actually bound (with the real port when 0 was asked).
+    public let address: SocketAddress
+    private let acceptors: [Acceptor]
+
+    /// Listen backlog: connections the kernel queues before they are
+    /// accepted. 1024 absorbs a burst of a thousand connects.
+    public static let defaultBacklog: Int32 = 1024
+
+    /// Binds and listens at once (so connections queue in the kernel from
+    /// this point on); the loops start accepting on their next turn.
+    /// `onAccept` runs on the loop that owns the new connection.
+    public init(
+        address: SocketAddress,
+        group: EventLoopGroup,
+        distribution: ConnectionDistribution = .reusePort,
+        backlog: Int32 = defaultBacklog,
+        onAccept: @escaping @Sendable (TCPConnection) -> Void
+    ) throws(IOError) {
+        var bound = address
+        var sockets: [Int32] = []
+        do {
+            let count = distribution.isReusePort ? group.loops.count : 1
+            for _ in 0..<count {
+                let socket = try Self.listeningSocket(at: bound, reusePort: distribution.isReusePort, backlog: backlog)
+                sockets.append(socket)
+                // With port 0 the first bind picks the port; the others join it.
+                bound.port = try Self.localPort(of: socket)
+            }
+        } catch {
+            for socket in sockets { Glibc.close(socket) }
+            throw error
+        }
+        self.address = bound
+        if distribution.isReusePort {
+            acceptors = zip(group.loops, sockets).map { loop, socket in
+                Acceptor(loop: loop, socket: socket, targets: [loop], onAccept: onAccept)
+            }
+        } else {
+            acceptors = [Acceptor(loop: group.loops[0], socket: sockets[0], targets: group.loops, onAccept: onAccept)]
+        }
+        for acceptor in acceptors {
+            acceptor.loop.execute { acceptor.start() }
+        }
+    }
+
+    /// Stops accepting. Connections already accepted are not affected.
+    /// Safe from any thread.
+    public func close() {
+        for acceptor in acceptors {
+            acceptor.loop.execute { acceptor.close() }
+        }
+    }
+
+    private static func listeningSocket(at address: SocketAddress, reusePort: Bool, backlog: Int32) throws(IOError) -> Int32 {
+        var (storage, length) = try address.storage()
+        let socket = Glibc.socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw IOError(code: -errno, operation: "socket") }
+        var on: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort {
+            setsockopt(socket, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, length) }
+        }
+        guard bound == 0, Glibc.listen(socket, backlog) == 0 else {
+            let code = -errno
+            Glibc.close(socket)
+            throw IOError(code: code, operation: "listen on \(address)")
+        }
+        return socket
+    }
+
+    private static func localPort(of socket: Int32) throws(IOError) -> Int {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        guard result == 0, let address = SocketAddress(storage) else {
+            throw IOError(code: -errno, operation: "getsockname")
+        }
+        return address.port
+    }
+}
+
+/// Watches one listening socket on one loop and accepts in batches.
+private final class Acceptor: @unchecked Sendable, LoopResource {
+    let loop: EventLoop
+    private let socket: Int32
+    private let targets: [EventLoop]
+    private let onAccept: @Sendable (TCPConnection) -> Void
+    private var nextTarget = 0
+    private var poll: UnsafeMutablePointer<uv_poll_t>?
+    private var retryTimer: UnsafeMutablePointer<uv_timer_t>?
+    private var isClosed = false
+
+    /// Connections accepted per wake-up at most, so a connect storm cannot
+    /// starve the reads of connections already open on this loop.
+    static let batchLimit = 128
+    /// Pause after running out of file descriptors before trying again.
+    static let retryDelay: UInt64 = 100
+
+    init(loop: EventLoop, socket: Int32, targets: [EventLoop], onAccept: @escaping @Sendable (TCPConnection) -> Void) {
+        self.loop = loop
+        self.socket = socket
+        self.targets = targets
+        self.onAccept = onAccept
+    }
+
+    func start() {
+        guard !isClosed else { return }
+        let poll = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
+        uv_poll_init(loop.uvLoop, poll, socket)
+        poll.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        self.poll = poll
+        let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+        uv_timer_init(loop.uvLoop, timer)
+        timer.pointee.data = poll.pointee.data
+        retryTimer = timer
+        loop.register(self)
+        // The handles point back here unretained; the registry holds us.
+        watch()
+    }
+
+    private func watch() {
+        guard let poll else { return }
+        uv_poll_start(poll, Int32(UV_READABLE.rawValue)) { poll, status, _ in
+            Unmanaged<Acceptor>.fromOpaque(poll!.pointee.data).takeUnretainedValue().acceptBatch()
+        }
+    }
+
+    private func acceptBatch() {
+        for _ in 0..<Self.batchLimit {
+            let client = accept4(socket, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if client >= 0 {
+                handOver(client)
+                continue
+            }
+            switch errno {
+            case EINTR, ECONNABORTED, EPROTO:
+                continue
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                // Out of descriptors: the poll is level-triggered, so stop
+                // watching for a moment instead of spinning on the error.
+                uv_poll_stop(poll)
+                uv_timer_start(retryTimer, { timer in
+                    Unmanaged<Acceptor>.fromOpaque(timer!.pointee.data).takeUnretainedValue().watch()
+                }, Self.retryDelay, 0)
+                return
+            default:
+                return  // EAGAIN: nothing more to accept now
+            }
+        }
+    }
+
+    private func handOver(_ socket: Int32) {
+        let target = targets[nextTarget]
+        nextTarget = (nextTarget + 1) % targets.count
+        let onAccept = self.onAccept
+        if target === loop {
+            Self.adopt(socket, on: target, onAccept: onAccept)
+        } else if !target.execute({ Self.adopt(socket, on: target, onAccept: onAccept) }) {
+            Glibc.close(socket)
+        }
+    }
+
+    private static func adopt(_ socket: Int32, on loop: EventLoop, onAccept: (TCPConnection) -> Void) {
+        guard let connection = try? TCPConnection(loop: loop, socket: socket) else { return }
+        loop.acceptedConnections.add(1, ordering: .relaxed)
+        onAccept(connection)
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        loop.unregister(self)
+        guard let poll, let retryTimer else {
+            Glibc.close(socket)
+            return
+        }
+        // The socket is closed with the last handle, after libuv has
+        // stopped watching it.
+        poll.pointee.data = UnsafeMutableRawPointer(bitPattern: Int(socket))
+        uv_close(UnsafeMutableRawPointer(retryTimer).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
+        }
+        uv_close(UnsafeMutableRawPointer(poll).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+            Glibc.close(Int32(Int(bitPattern: handle!.pointee.data)))
+            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_poll_t.self).deallocate()
+        }
+    }
+
+    func closeForShutdown() { close() }
+}

@@ -1,0 +1,90 @@
+import Synchronization
+import Testing
+import TestSupport
+@testable import SwitchboardIO
+
+/// Writes `size` bytes in many small writes on connect.
+final class BulkWriter: TCPConnectionDelegate {
+    static let drained = Atomic<Int>(0)
+    static let maxQueued = Atomic<Int>(0)
+    let pieces: Int
+    let pieceSize: Int
+    init(pieces: Int, pieceSize: Int) {
+        self.pieces = pieces
+        self.pieceSize = pieceSize
+    }
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        let piece = SharedBytes(count: pieceSize) { $0.initializeMemory(as: UInt8.self, repeating: 0x61) }
+        for _ in 0..<pieces { connection.write(piece) }
+        Self.maxQueued.store(connection.queuedByteCount, ordering: .relaxed)
+        connection.closeAfterFlush()
+    }
+    func connectionDidDrain(_ connection: TCPConnection) {
+        Self.drained.add(1, ordering: .relaxed)
+    }
+}
+
+/// Closes itself when its deadline passes, and says so first.
+final class DeadlineDelegate: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        connection.setDeadline(after: 100)
+    }
+    func connectionDeadlinePassed(_ connection: TCPConnection) {
+        connection.write(SharedBytes(string: "timeout"))
+        connection.closeAfterFlush()
+    }
+}
+
+@Suite("TCP connections", .serialized)
+struct ConnectionTests {
+    @Test func manySmallWritesToASlowReaderAllArriveInOrderThenClose() throws {
+        // 16 MiB in 4 KiB pieces: more than the socket buffers hold, so the
+        // queue backs up and drains through the asynchronous write path.
+        let pieces = 4_096, pieceSize = 4_096
+        try withEchoServer(delegate: { BulkWriter(pieces: pieces, pieceSize: pieceSize) }) { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("go")
+            let received = try client.receiveUntilClosed()
+            #expect(received.count == pieces * pieceSize)
+            #expect(received.allSatisfy { $0 == 0x61 })
+        }
+        #expect(BulkWriter.maxQueued.load(ordering: .relaxed) == pieces * pieceSize)
+    }
+
+    @Test func deadlineFiresAndGracefulCloseDeliversLastWrite() throws {
+        try withEchoServer(delegate: { DeadlineDelegate() }) { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("x")
+            #expect(try client.receiveUntilClosed() == Array("timeout".utf8))
+        }
+    }
+
+    @Test func gracefulCloseWithUnreadInputStillDeliversTheResponse() throws {
+        try withEchoServer { _, port in
+            let client = try TestSocket(port: port)
+            // The server closes after "!" while more input is in flight.
+            try client.send(Array("!".utf8) + [UInt8](repeating: 0x20, count: 100_000))
+            let received = try client.receiveUntilClosed()
+            #expect(received == Array("bye".utf8))
+        }
+    }
+
+    @Test(arguments: [ConnectionDistribution.reusePort, .singleAcceptor])
+    func connectionsSpreadOverEveryLoop(distribution: ConnectionDistribution) throws {
+        try withEchoServer(loops: 2, distribution: distribution) { group, port in
+            let before = group.loops.map(\.acceptedConnectionCount)
+            var clients: [TestSocket] = []
+            for index in 0..<200 {
+                let client = try TestSocket(port: port)
+                try client.send("\(index)")
+                clients.append(client)
+            }
+            for (index, client) in clients.enumerated() {
+                #expect(try client.receive(count: "\(index)".utf8.count) == Array("\(index)".utf8))
+            }
+            let accepted = zip(group.loops.map(\.acceptedConnectionCount), before).map { $0 - $1 }
+            #expect(accepted.reduce(0, +) == 200)
+            #expect(accepted.allSatisfy { $0 > 0 }, "every loop served some: \(accepted)")
+        }
+    }
+}

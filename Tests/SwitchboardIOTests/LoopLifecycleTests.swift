@@ -1,0 +1,97 @@
+import Synchronization
+import Testing
+import TestSupport
+@testable import SwitchboardIO
+
+/// Echoes every byte back; optionally closes gracefully after a marker.
+final class EchoDelegate: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        if bytes.first == UInt8(ascii: "!") {
+            connection.write(SharedBytes(string: "bye"))
+            connection.closeAfterFlush()
+            return
+        }
+        connection.write(SharedBytes(bytes))
+    }
+}
+
+/// Starts a group and an echo listener, runs `body`, then shuts down and
+/// checks that nothing was left open.
+func withEchoServer(
+    loops: Int = 2,
+    distribution: ConnectionDistribution = .reusePort,
+    delegate: @escaping @Sendable () -> any TCPConnectionDelegate = { EchoDelegate() },
+    _ body: (EventLoopGroup, Int) throws -> Void
+) throws {
+    let group = try EventLoopGroup(loopCount: loops)
+    let listener = try TCPListener(address: SocketAddress(host: "127.0.0.1", port: 0), group: group, distribution: distribution) { connection in
+        connection.start(delegate: delegate())
+    }
+    try body(group, listener.address.port)
+    let reports = group.shutdown()
+    #expect(group.loops.map(\.liveConnectionCount) == Array(repeating: 0, count: loops))
+    #expect(reports.count == loops)
+    #expect(reports.allSatisfy { $0 == LoopCloseReport(leakedHandles: 0, closeResult: 0) })
+}
+
+@Suite("Event loop lifecycle", .serialized)
+struct LoopLifecycleTests {
+    @Test func startServeStopLeavesNothingOpen() throws {
+        try withEchoServer { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("hello")
+            #expect(try client.receive(count: 5) == Array("hello".utf8))
+            // Left open on purpose: shutdown must close it.
+        }
+    }
+
+    @Test func shutdownReportsALeakedHandle() throws {
+        let group = try EventLoopGroup(loopCount: 1)
+        group.loops[0].leakTimerHandleForTesting()
+        let reports = group.shutdown()
+        #expect(reports == [LoopCloseReport(leakedHandles: 1, closeResult: 0)])
+        #expect(throws: ShutdownError.self) { try group.shutdownGracefully() }
+    }
+
+    @Test func tasksFromManyThreadsAllRunOnTheLoop() async throws {
+        let group = try EventLoopGroup(loopCount: 1)
+        let loop = group.loops[0]
+        let ran = Counter()
+        let offLoop = Counter()
+        await withTaskGroup(of: Void.self) { tasks in
+            for _ in 0..<8 {
+                tasks.addTask {
+                    for _ in 0..<1_000 {
+                        loop.execute {
+                            if !loop.inEventLoop { offLoop.increment() }
+                            ran.increment()
+                        }
+                    }
+                }
+            }
+        }
+        // Wait for the loop to drain: one more task, run after all of them.
+        let done = Counter()
+        loop.execute { done.increment() }
+        while done.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(ran.value == 8_000)
+        #expect(offLoop.value == 0)
+        #expect(!loop.inEventLoop)
+        try group.shutdownGracefully()
+        #expect(loop.execute {} == false)
+    }
+
+    @Test func timerFiresOnceAndCancelledTimerNever() async throws {
+        let group = try EventLoopGroup(loopCount: 1)
+        let loop = group.loops[0]
+        let fired = Counter()
+        loop.execute {
+            _ = LoopTimer(on: loop, after: 10) { fired.increment() }
+            let cancelled = LoopTimer(on: loop, after: 10) { fired.increment(by: 100) }
+            cancelled.cancel()
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(fired.value == 1)
+        try group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,161 @@
+import Glibc
+import Foundation
+
+/// A blocking TCP client for tests: exact bytes out, bytes or a parsed
+/// HTTP response back, every wait bounded by a timeout.
+public final class TestSocket {
+    public let fd: Int32
+    private var buffered: [UInt8] = []
+    public var timeoutMilliseconds: Int32 = 5_000
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(port: Int, host: String = "127.0.0.1") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw Failure(description: "connect to \(port): errno \(code)")
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    public func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw Failure(description: "send: errno \(errno)") }
+            offset += sent
+        }
+    }
+
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    /// Closes the sending side (FIN) and keeps reading.
+    public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Reads what arrives next; `[]` means the peer closed.
+    public func receiveSome() throws -> [UInt8] {
+        if !buffered.isEmpty {
+            defer { buffered = [] }
+            return buffered
+        }
+        var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = Glibc.poll(&pollfd, 1, timeoutMilliseconds)
+        guard ready > 0 else { throw Failure(description: "timed out after \(timeoutMilliseconds) ms waiting to read") }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 {
+            if errno == ECONNRESET { return [] }
+            throw Failure(description: "recv: errno \(errno)")
+        }
+        return Array(chunk[0..<count])
+    }
+
+    /// Reads exactly `count` bytes.
+    public func receive(count: Int) throws -> [UInt8] {
+        var result: [UInt8] = []
+        while result.count < count {
+            let chunk = try receiveSome()
+            guard !chunk.isEmpty else { throw Failure(description: "closed after \(result.count) of \(count) bytes") }
+            result += chunk
+        }
+        if result.count > count {
+            buffered = Array(result[count...]) + buffered
+            result.removeLast(result.count - count)
+        }
+        return result
+    }
+
+    /// Reads until the peer closes; returns everything read.
+    public func receiveUntilClosed() throws -> [UInt8] {
+        var result: [UInt8] = []
+        while true {
+            let chunk = try receiveSome()
+            if chunk.isEmpty { return result }
+            result += chunk
+        }
+    }
+
+    /// Whether the peer has closed (reads EOF within the timeout).
+    public func isClosedByPeer() -> Bool {
+        (try? receiveUntilClosed()) != nil
+    }
+
+    /// Reads one HTTP/1.1 response framed by Content-Length (or by close).
+    public func receiveResponse() throws -> TestResponse {
+        var bytes: [UInt8] = []
+        var headEnd: Int?
+        while headEnd == nil {
+            let chunk = try receiveSome()
+            guard !chunk.isEmpty else { throw Failure(description: "closed before a response head; got \(String(decoding: bytes, as: UTF8.self))") }
+            bytes += chunk
+            headEnd = TestResponse.endOfHead(in: bytes)
+        }
+        var response = try TestResponse(head: Array(bytes[0..<headEnd!]))
+        var rest = Array(bytes[(headEnd! + 4)...])
+        if let length = response.contentLength {
+            while rest.count < length {
+                let chunk = try receiveSome()
+                guard !chunk.isEmpty else { throw Failure(description: "closed inside a body") }
+                rest += chunk
+            }
+            response.body = Array(rest[0..<length])
+            buffered = Array(rest[length...]) + buffered
+        } else {
+            response.body = rest + (try receiveUntilClosed())
+        }
+        return response
+    }
+}
+
+/// A parsed HTTP response, as the test client saw it.
+public struct TestResponse {
+    public var status: Int
+    public var reason: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8] = []
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    var contentLength: Int? { header("content-length").flatMap { Int($0) } }
+
+    init(head: [UInt8]) throws {
+        let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
+        let statusLine = lines[0].split(separator: " ", maxSplits: 2).map(String.init)
+        guard statusLine.count >= 2, statusLine[0] == "HTTP/1.1", let status = Int(statusLine[1]) else {
+            throw TestSocket.Failure(description: "bad status line: \(lines[0])")
+        }
+        self.status = status
+        reason = statusLine.count > 2 ? statusLine[2] : ""
+        headers = lines.dropFirst().map { line in
+            let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
+        }
+    }
+
+    static func endOfHead(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+}
