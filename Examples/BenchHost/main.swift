@@ -1,1 +1,20 @@
-print("placeholder")
+// BenchHost: the server ../shared/bench drives, speaking its PROTOCOL.md.
+//
+//   PORT=9000 swift run -c release BenchHost
+//
+// GET /health answers "ok". The WebSocket routes (/echo, /topic/NAME) and
+// POST /publish/NAME arrive with the WebSocket and hub layers.
+import Foundation
+import Switchboard
+
+let port = ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 9000
+let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port))
+
+server.router.get("/health") { _ in .text("ok") }
+
+do {
+    try server.runUntilTerminated()
+} catch {
+    FileHandle.standardError.write(Data("BenchHost: \(error)\n".utf8))
+    exit(1)
+}

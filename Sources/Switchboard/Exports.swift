@@ -1,2 +1,4 @@
+// What a user of Switchboard needs, from one import.
 @_exported public import HTTPTypes
 @_exported public import SwitchboardIO
+@_exported public import struct SwitchboardWire.HTTPParserLimits

@@ -107,7 +107,10 @@ public final class TestSocket {
         }
         var response = try TestResponse(head: Array(bytes[0..<headEnd!]))
         var rest = Array(bytes[(headEnd! + 4)...])
-        if let length = response.contentLength {
+        if response.status == 204 || response.status == 304 || response.status < 200 {
+            // RFC 9112 §6.3: these never have a body.
+            buffered = rest + buffered
+        } else if let length = response.contentLength {
             while rest.count < length {
                 let chunk = try receiveSome()
                 guard !chunk.isEmpty else { throw Failure(description: "closed inside a body") }
@@ -136,6 +139,10 @@ public struct TestResponse {
     }
 
     var contentLength: Int? { header("content-length").flatMap { Int($0) } }
+
+    public init(parsingHead bytes: [UInt8]) throws {
+        try self.init(head: Array(bytes.dropLast(4)))
+    }
 
     init(head: [UInt8]) throws {
         let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages Switchboard builds and tests with, if any is
+# missing (Debian/Ubuntu; uses sudo when not root), and the Python client
+# library the integration tests drive the server with.
+set -euo pipefail
+
+packages=(libuv1-dev pkg-config curl)
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "installing: ${missing[*]}" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not in PATH: install Swift 6.1 or later first" >&2; exit 1; }

@@ -1,0 +1,151 @@
+import HTTPTypes
+import Logging
+import SwitchboardIO
+import SwitchboardWire
+
+/// Serves HTTP/1.1 on one connection: parses requests (pipelined ones in
+/// order), routes them, writes responses, and enforces the timeouts.
+/// Runs on the connection's loop.
+final class HTTPConnectionHandler: TCPConnectionDelegate {
+    private let context: LoopContext
+    private var parser: HTTPRequestParser
+    private var remoteAddress: SocketAddress??
+    /// When the request now arriving began: its deadline does not move
+    /// as more bytes trickle in.
+    private var requestStartedAt: UInt64?
+    private var isReadingPaused = false
+    private var isDone = false
+
+    init(context: LoopContext) {
+        self.context = context
+        parser = HTTPRequestParser(limits: context.configuration.http.limits)
+    }
+
+    private var configuration: HTTPConfiguration { context.configuration.http }
+
+    func start(_ connection: TCPConnection) {
+        connection.start(delegate: self)
+        connection.setDeadline(after: configuration.keepAliveTimeout)
+    }
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        parser.receive(bytes)
+        serveBufferedRequests(connection)
+    }
+
+    private func serveBufferedRequests(_ connection: TCPConnection) {
+        while !isDone {
+            if connection.queuedByteCount > configuration.maxQueuedResponseBytes {
+                // The peer is not reading its responses: stop reading its
+                // requests until the queue drains.
+                isReadingPaused = true
+                connection.pauseReading()
+                break
+            }
+            do {
+                guard let event = try parser.nextEvent() else { break }
+                switch event {
+                case .request(let head, let body):
+                    serve(head, body: body, on: connection)
+                }
+            } catch {
+                refuse(error, on: connection)
+                return
+            }
+        }
+        updateDeadline(connection)
+    }
+
+    private func serve(_ head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) {
+        requestStartedAt = nil
+        if head.isUpgradeRequest {
+            // No protocol to switch to on this route: answer as plain HTTP
+            // (RFC 9110 §7.8 lets a server ignore Upgrade).
+            parser.resume()
+        }
+        let response = respond(to: head, body: body, on: connection)
+        let keepAlive = head.keepAlive
+        let connectionHeader: Response.ConnectionHeader =
+            !keepAlive ? .close : (head.version == .http1_0 ? .keepAlive : .none)
+        connection.write(response.encoded(
+            date: context.httpDate,
+            connection: connectionHeader,
+            omitBody: head.request.method == .head
+        ))
+        if !keepAlive { finish(connection) }
+    }
+
+    private func respond(to head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) -> Response {
+        var request = Request(head: head.request, body: body, parameters: Parameters(), remoteAddress: nil)
+        switch context.routes.match(head.request.method, path: request.path) {
+        case .found(.http(let handler), let parameters):
+            request.parameters = parameters
+            if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
+            request.remoteAddress = remoteAddress!
+            do {
+                return try handler(request)
+            } catch let error as HTTPError {
+                return error.response
+            } catch {
+                context.logger.error("handler failed", metadata: [
+                    "path": "\(request.path)", "error": "\(error)",
+                ])
+                return HTTPError(.internalServerError).response
+            }
+        case .methodNotAllowed(let allowed):
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            if head.request.method == .options {
+                return Response(status: .noContent, headerFields: [.allow: allow])
+            }
+            return HTTPError(.methodNotAllowed, headerFields: [.allow: allow]).response
+        case .notFound:
+            return HTTPError(.notFound).response
+        }
+    }
+
+    /// Answers a malformed or oversized request and closes: after a framing
+    /// error nothing later on the connection can be trusted.
+    private func refuse(_ error: HTTPParseError, on connection: TCPConnection) {
+        let response = HTTPError(error.status, error.reason).response
+        connection.write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
+        finish(connection)
+    }
+
+    private func finish(_ connection: TCPConnection) {
+        isDone = true
+        connection.closeAfterFlush()
+    }
+
+    private func updateDeadline(_ connection: TCPConnection) {
+        guard !isDone else { return }
+        if parser.hasPartialRequest {
+            if requestStartedAt == nil {
+                requestStartedAt = connection.loop.now
+                connection.setDeadline(after: configuration.requestTimeout)
+            }
+        } else {
+            requestStartedAt = nil
+            connection.setDeadline(after: configuration.keepAliveTimeout)
+        }
+    }
+
+    func connectionDeadlinePassed(_ connection: TCPConnection) {
+        if parser.hasPartialRequest {
+            refuse(HTTPParseError(status: .requestTimeout, reason: "request not received in time"), on: connection)
+        } else {
+            connection.close()  // idle keep-alive: nothing to say
+        }
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {
+        guard isReadingPaused else { return }
+        isReadingPaused = false
+        connection.resumeReading()
+        serveBufferedRequests(connection)
+    }
+
+    func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        // The peer sent all it will; it may still read what is queued.
+        finish(connection)
+    }
+}

@@ -1,0 +1,107 @@
+import Glibc
+import Logging
+public import SwitchboardIO
+import Synchronization
+
+/// An HTTP/1.1 server on libuv event loops, with a router for plain
+/// endpoints (and, with the WebSocket layer, upgrade routes).
+///
+/// ```swift
+/// let server = Server(configuration: .init(port: 9000))
+/// server.router.get("/health") { _ in .text("ok") }
+/// try server.runUntilTerminated()
+/// ```
+public final class Server: Sendable {
+    public let configuration: ServerConfiguration
+    /// Register routes here before `start()`.
+    public let router = Router()
+    private let state = Mutex(State.idle)
+
+    private enum State {
+        case idle
+        case running(EventLoopGroup, TCPListener)
+        case stopped
+    }
+
+    public init(configuration: ServerConfiguration = ServerConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Binds, starts the loops, and returns the bound address (with the
+    /// real port when the configuration asked for port 0).
+    @discardableResult
+    public func start() throws -> SocketAddress {
+        try state.withLock { state in
+            guard case .idle = state else { throw ServerError.alreadyStarted }
+            let group = try EventLoopGroup(loopCount: configuration.loopCount)
+            let routes = router.freeze()
+            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration) }
+            do {
+                let listener = try TCPListener(
+                    address: SocketAddress(host: configuration.host, port: configuration.port),
+                    group: group,
+                    distribution: configuration.distribution,
+                    backlog: configuration.backlog
+                ) { connection in
+                    HTTPConnectionHandler(context: contexts[connection.loop.index]).start(connection)
+                }
+                state = .running(group, listener)
+                configuration.logger.info("listening", metadata: ["address": "\(listener.address)", "loops": "\(group.loops.count)"])
+                return listener.address
+            } catch {
+                group.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// The bound address while running.
+    public var address: SocketAddress? {
+        state.withLock { state in
+            if case .running(_, let listener) = state { return listener.address }
+            return nil
+        }
+    }
+
+    /// The loops while running (for stats and tests).
+    package var group: EventLoopGroup? {
+        state.withLock { state in
+            if case .running(let group, _) = state { return group }
+            return nil
+        }
+    }
+
+    /// Stops listening, closes every connection, joins the loop threads.
+    /// Throws when a loop was left with a handle nobody closed (a bug).
+    public func stop() throws(ShutdownError) {
+        let running: (EventLoopGroup, TCPListener)? = state.withLock { state in
+            defer { state = .stopped }
+            if case .running(let group, let listener) = state { return (group, listener) }
+            return nil
+        }
+        guard let (group, listener) = running else { return }
+        listener.close()
+        try group.shutdownGracefully()
+    }
+
+    /// Starts, then blocks until SIGINT or SIGTERM, then stops.
+    ///
+    /// The two signals are blocked before the loop threads start (threads
+    /// inherit the mask), so only this thread receives them, in `sigwait`.
+    public func runUntilTerminated() throws {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        try start()
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        configuration.logger.info("stopping", metadata: ["signal": "\(received)"])
+        try stop()
+    }
+}
+
+public enum ServerError: Error, Sendable {
+    case alreadyStarted
+}

@@ -1,0 +1,74 @@
+public import Logging
+public import SwitchboardIO
+public import SwitchboardWire
+
+/// How a `Server` listens and runs. Every field has a default that is safe
+/// to expose to untrusted clients.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind. Default `127.0.0.1`: loopback only, so a server is
+    /// never exposed by accident; use `0.0.0.0` or `::` to listen on every
+    /// interface.
+    public var host: String
+    /// Port to bind; 0 picks a free one (read it back from `Server.address`).
+    public var port: Int
+    /// Event loops, one thread each. Default: one per core.
+    public var loopCount: Int
+    /// How new connections are spread over the loops.
+    public var distribution: ConnectionDistribution
+    /// Kernel listen backlog.
+    public var backlog: Int32
+    /// Plain HTTP limits and timeouts.
+    public var http: HTTPConfiguration
+    /// Where the server logs refusals it cannot send back and handler errors.
+    public var logger: Logger
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        loopCount: Int = System.coreCount,
+        distribution: ConnectionDistribution = .reusePort,
+        backlog: Int32 = TCPListener.defaultBacklog,
+        http: HTTPConfiguration = HTTPConfiguration(),
+        logger: Logger = Logger(label: "switchboard")
+    ) {
+        self.host = host
+        self.port = port
+        self.loopCount = loopCount
+        self.distribution = distribution
+        self.backlog = backlog
+        self.http = http
+        self.logger = logger
+    }
+}
+
+/// Limits and timeouts of the HTTP/1.1 host.
+public struct HTTPConfiguration: Sendable {
+    /// Parser limits: head size (431), header count (431), request-target
+    /// length (414), body size (413). See `HTTPParserLimits` for defaults.
+    public var limits: HTTPParserLimits
+    /// Time from a request's first byte to its last, in milliseconds; past
+    /// it the server answers 408 and closes. Default 10 s: enough for any
+    /// honest client, short enough that a trickling one (slowloris) cannot
+    /// hold a connection for long.
+    public var requestTimeout: UInt64
+    /// How long a keep-alive connection may sit idle between requests, in
+    /// milliseconds, before it is closed silently. Default 30 s.
+    public var keepAliveTimeout: UInt64
+    /// Response bytes a connection may have queued before the server stops
+    /// reading its further pipelined requests, until the peer catches up.
+    /// Default 1 MiB: a client that pipelines without reading cannot make
+    /// the server buffer without bound.
+    public var maxQueuedResponseBytes: Int
+
+    public init(
+        limits: HTTPParserLimits = .default,
+        requestTimeout: UInt64 = 10_000,
+        keepAliveTimeout: UInt64 = 30_000,
+        maxQueuedResponseBytes: Int = 1 << 20
+    ) {
+        self.limits = limits
+        self.requestTimeout = requestTimeout
+        self.keepAliveTimeout = keepAliveTimeout
+        self.maxQueuedResponseBytes = maxQueuedResponseBytes
+    }
+}
