@@ -7,8 +7,11 @@
 import Foundation
 import Switchboard
 
-let port = ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 9000
-let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port))
+let environment = ProcessInfo.processInfo.environment
+let port = environment["PORT"].flatMap(Int.init) ?? 9000
+// DISTRIBUTION=singleAcceptor compares the two ways of spreading connections.
+let distribution: ConnectionDistribution = environment["DISTRIBUTION"] == "singleAcceptor" ? .singleAcceptor : .reusePort
+let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port, distribution: distribution))
 
 server.router.get("/health") { _ in .text("ok") }
 

@@ -33,6 +33,9 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         serveBufferedRequests(connection)
     }
 
+    private static let continueResponse = SharedBytes(string: "HTTP/1.1 100 Continue\r\n\r\n")
+    private var sentContinue = false
+
     private func serveBufferedRequests(_ connection: TCPConnection) {
         while !isDone {
             if connection.queuedByteCount > configuration.maxQueuedResponseBytes {
@@ -53,11 +56,16 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
                 return
             }
         }
+        if !isDone, parser.isAwaitingContinue, !sentContinue {
+            sentContinue = true
+            connection.write(Self.continueResponse)
+        }
         updateDeadline(connection)
     }
 
     private func serve(_ head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) {
         requestStartedAt = nil
+        sentContinue = false
         if head.isUpgradeRequest {
             // No protocol to switch to on this route: answer as plain HTTP
             // (RFC 9110 §7.8 lets a server ignore Upgrade).

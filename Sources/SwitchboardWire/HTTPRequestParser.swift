@@ -86,6 +86,21 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// Whether the request being received asked for `Expect: 100-continue`
+    /// (RFC 9110 §10.1.1) and none of its body has arrived yet: the server
+    /// should send `100 Continue` once, or the client waits before sending
+    /// the body. A body over the limit was already refused with 413.
+    public var isAwaitingContinue: Bool {
+        let head: HTTPRequestHead
+        switch phase {
+        case .fixedBody(let fixed, let length) where length > 0 && readIndex == buffer.count: head = fixed
+        case .chunkedBody(let chunked, _) where readIndex == buffer.count && chunkedBody.isEmpty: head = chunked
+        default: return false
+        }
+        guard head.version == .http1_1, let expect = head.request.headerFields[.expect] else { return false }
+        return expect.lowercased() == "100-continue"
+    }
+
     /// Whether the parser stopped after returning an upgrade request
     /// (``HTTPRequestHead/isUpgradeRequest``). ``nextEvent()`` returns nil until ``resume()``.
     public var isPausedForUpgrade: Bool {

@@ -48,6 +48,21 @@ struct HTTPServerTests {
         }
     }
 
+    @Test func expectContinueGets100BeforeTheBodyIsSent() throws {
+        try withServer { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try client.receive(count: 25) == Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            try client.send("ping")
+            #expect(try client.receiveResponse().bodyText == "ping")
+            // A client that sends its body anyway gets no interim answer.
+            try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\npong")
+            let response = try client.receiveResponse()
+            #expect(response.status == 200)
+            #expect(response.bodyText == "pong")
+        }
+    }
+
     @Test func bodyArrivingInPiecesIsAssembled() throws {
         try withServer { _, port in
             let client = try TestSocket(port: port)
