@@ -76,7 +76,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "TestSupport"],
+            dependencies: ["Switchboard", "SwitchboardWire", "TestSupport"],
+            exclude: ["Clients"],
             swiftSettings: strictSettings
         ),
     ]

@@ -2,8 +2,8 @@
 //
 //   PORT=9000 swift run -c release BenchHost
 //
-// GET /health answers "ok". The WebSocket routes (/echo, /topic/NAME) and
-// POST /publish/NAME arrive with the WebSocket and hub layers.
+// GET /health answers "ok"; /echo echoes every WebSocket message. The
+// topic routes (/topic/NAME, POST /publish/NAME) arrive with the hub.
 import Foundation
 import Switchboard
 
@@ -14,6 +14,16 @@ let distribution: ConnectionDistribution = environment["DISTRIBUTION"] == "singl
 let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port, distribution: distribution))
 
 server.router.get("/health") { _ in .text("ok") }
+
+/// Sends every message back unchanged, with its opcode.
+struct Echo: WebSocketHandler {
+    func onText(_ socket: WebSocket<Void>, _ text: String) { socket.send(text: text) }
+    func onBinary(_ socket: WebSocket<Void>, _ data: [UInt8]) { socket.send(binary: data) }
+}
+
+// The bench client sends no Origin and needs 16 MiB messages (PROTOCOL.md).
+let benchSocket = WebSocketConfiguration(origins: .any, maxMessageSize: 16 << 20, maxQueuedBytes: 64 << 20)
+server.webSocket("/echo", configuration: benchSocket, handler: Echo())
 
 do {
     try server.runUntilTerminated()

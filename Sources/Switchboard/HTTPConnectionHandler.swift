@@ -71,6 +71,10 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
             // (RFC 9110 §7.8 lets a server ignore Upgrade).
             parser.resume()
         }
+        if case .found(.webSocket(let route), let parameters) = context.routes.match(head.request.method, path: pathOf(head)) {
+            upgrade(head, body: body, route: route, parameters: parameters, on: connection)
+            return
+        }
         let response = respond(to: head, body: body, on: connection)
         let keepAlive = head.keepAlive
         let connectionHeader: Response.ConnectionHeader =
@@ -83,9 +87,34 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         if !keepAlive { finish(connection) }
     }
 
+    private func pathOf(_ head: HTTPRequestHead) -> Substring {
+        let full = head.request.path ?? "/"
+        return full[..<(full.firstIndex(of: "?") ?? full.endIndex)]
+    }
+
+    /// Answers 101 and hands the connection to a `WebSocketConnection`, or
+    /// refuses with the route's status and closes.
+    private func upgrade(_ head: HTTPRequestHead, body: [UInt8], route: WebSocketRoute, parameters: Parameters, on connection: TCPConnection) {
+        if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
+        let request = Request(head: head.request, body: body, parameters: parameters, remoteAddress: remoteAddress!)
+        switch route.upgrade(request, isHTTP11: head.version == .http1_1, connection: connection, context: context) {
+        case .refused(let response):
+            connection.write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
+            finish(connection)
+        case .accepted(let socket, let response):
+            isDone = true
+            var bytes: [UInt8] = []
+            serializeResponseHead(response, into: &bytes)
+            connection.write(SharedBytes(bytes))
+            socket.start(initialBytes: parser.takeBufferedBytes())
+        }
+    }
+
     private func respond(to head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) -> Response {
         var request = Request(head: head.request, body: body, parameters: Parameters(), remoteAddress: nil)
         switch context.routes.match(head.request.method, path: request.path) {
+        case .found(.webSocket, _):
+            return HTTPError(.upgradeRequired).response  // reached only through serve(); kept exhaustive
         case .found(.http(let handler), let parameters):
             request.parameters = parameters
             if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }

@@ -2,6 +2,7 @@ import Glibc
 import HTTPTypes
 import Logging
 import SwitchboardIO
+import Synchronization
 
 /// What every connection on one loop shares: the route table, the
 /// configuration, and a `Date` value cached for the current second.
@@ -10,6 +11,10 @@ final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     let routes: RouteTable
     let configuration: ServerConfiguration
+    /// The open WebSocket connections of this loop, for the 1001 at shutdown.
+    private var webSockets: [ObjectIdentifier: WebSocketConnection] = [:]
+    /// Their number, readable from the thread that stops the server.
+    let webSocketCount = Atomic<Int>(0)
     private var dateSecond = -1
     private var dateValue = ""
 
@@ -20,6 +25,23 @@ final class LoopContext: @unchecked Sendable {
     }
 
     var logger: Logger { configuration.logger }
+
+    func webSocketOpened(_ connection: WebSocketConnection) {
+        webSockets[ObjectIdentifier(connection)] = connection
+        webSocketCount.add(1, ordering: .relaxed)
+    }
+
+    func webSocketClosed(_ connection: WebSocketConnection) {
+        if webSockets.removeValue(forKey: ObjectIdentifier(connection)) != nil {
+            webSocketCount.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Sends 1001 to every WebSocket of this loop and closes each once
+    /// that is written.
+    func closeWebSocketsForShutdown() {
+        for connection in Array(webSockets.values) { connection.closeForServerShutdown() }
+    }
 
     /// The `Date` field value (RFC 9110 §5.6.7 IMF-fixdate), formatted at
     /// most once a second per loop.

@@ -47,9 +47,10 @@ public final class Router: Sendable {
     }
 }
 
-/// What a route leads to. WebSocket routes join this with their own case.
+/// What a route leads to.
 enum RouteTarget: Sendable {
     case http(RouteHandler)
+    case webSocket(WebSocketRoute)
 }
 
 /// The router's immutable table, shared by every loop without locks.

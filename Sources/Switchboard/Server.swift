@@ -19,7 +19,7 @@ public final class Server: Sendable {
 
     private enum State {
         case idle
-        case running(EventLoopGroup, TCPListener)
+        case running(EventLoopGroup, TCPListener, [LoopContext])
         case stopped
     }
 
@@ -45,7 +45,7 @@ public final class Server: Sendable {
                 ) { connection in
                     HTTPConnectionHandler(context: contexts[connection.loop.index]).start(connection)
                 }
-                state = .running(group, listener)
+                state = .running(group, listener, contexts)
                 configuration.logger.info("listening", metadata: ["address": "\(listener.address)", "loops": "\(group.loops.count)"])
                 return listener.address
             } catch {
@@ -58,7 +58,7 @@ public final class Server: Sendable {
     /// The bound address while running.
     public var address: SocketAddress? {
         state.withLock { state in
-            if case .running(_, let listener) = state { return listener.address }
+            if case .running(_, let listener, _) = state { return listener.address }
             return nil
         }
     }
@@ -66,21 +66,32 @@ public final class Server: Sendable {
     /// The loops while running (for stats and tests).
     package var group: EventLoopGroup? {
         state.withLock { state in
-            if case .running(let group, _) = state { return group }
+            if case .running(let group, _, _) = state { return group }
             return nil
         }
     }
 
     /// Stops listening, closes every connection, joins the loop threads.
+    /// WebSocket clients get 1001 first; the stop waits up to
+    /// `shutdownGracePeriod` for their connections to close.
     /// Throws when a loop was left with a handle nobody closed (a bug).
     public func stop() throws(ShutdownError) {
-        let running: (EventLoopGroup, TCPListener)? = state.withLock { state in
+        let running: (EventLoopGroup, TCPListener, [LoopContext])? = state.withLock { state in
             defer { state = .stopped }
-            if case .running(let group, let listener) = state { return (group, listener) }
+            if case .running(let group, let listener, let contexts) = state { return (group, listener, contexts) }
             return nil
         }
-        guard let (group, listener) = running else { return }
+        guard let (group, listener, contexts) = running else { return }
         listener.close()
+        // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
+        // going away, and give the close frames a moment to leave.
+        for context in contexts {
+            context.loop.execute { context.closeWebSocketsForShutdown() }
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.shutdownGracePeriod))
+        while contexts.contains(where: { $0.webSocketCount.load(ordering: .relaxed) > 0 }), ContinuousClock.now < deadline {
+            usleep(5_000)
+        }
         try group.shutdownGracefully()
     }
 
@@ -99,6 +110,17 @@ public final class Server: Sendable {
         sigwait(&signals, &received)
         configuration.logger.info("stopping", metadata: ["signal": "\(received)"])
         try stop()
+    }
+}
+
+extension Server {
+    /// Adds a WebSocket endpoint; see `Router.webSocket(_:configuration:handler:)`.
+    public func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        handler: Handler
+    ) {
+        router.webSocket(pattern, configuration: configuration, handler: handler)
     }
 }
 

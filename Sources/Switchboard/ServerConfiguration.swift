@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var backlog: Int32
     /// Plain HTTP limits and timeouts.
     public var http: HTTPConfiguration
+    /// How long `stop()` waits for WebSocket connections to finish their
+    /// close after the 1001, in ms. Default 2 s.
+    public var shutdownGracePeriod: UInt64
     /// Where the server logs refusals it cannot send back and handler errors.
     public var logger: Logger
 
@@ -29,6 +32,7 @@ public struct ServerConfiguration: Sendable {
         distribution: ConnectionDistribution = .reusePort,
         backlog: Int32 = TCPListener.defaultBacklog,
         http: HTTPConfiguration = HTTPConfiguration(),
+        shutdownGracePeriod: UInt64 = 2_000,
         logger: Logger = Logger(label: "switchboard")
     ) {
         self.host = host
@@ -37,6 +41,7 @@ public struct ServerConfiguration: Sendable {
         self.distribution = distribution
         self.backlog = backlog
         self.http = http
+        self.shutdownGracePeriod = shutdownGracePeriod
         self.logger = logger
     }
 }

@@ -102,6 +102,18 @@ public final class TCPConnection: @unchecked Sendable {
         resumeReading()
     }
 
+    /// Hands the connection to another delegate (a protocol upgrade). Reads
+    /// continue with the new delegate.
+    public func replaceDelegate(with delegate: any TCPConnectionDelegate) {
+        loop.assertInEventLoop()
+        self.delegate = delegate
+    }
+
+    /// Loop time (ms) when the kernel last accepted queued bytes, or when
+    /// the queue was last empty: a peer that stops reading shows up as a
+    /// non-empty queue whose progress time stops moving.
+    public private(set) var lastWriteProgress: UInt64 = 0
+
     /// Stops reading (backpressure): the kernel's receive buffer fills and
     /// TCP flow control slows the peer down.
     public func pauseReading() {
@@ -171,6 +183,7 @@ public final class TCPConnection: @unchecked Sendable {
     public func write(_ bytes: SharedBytes) -> Bool {
         loop.assertInEventLoop()
         guard state == .open else { return false }
+        if queue.isEmpty { lastWriteProgress = loop.now }
         queue.append(bytes)
         scheduleFlush()
         return true
@@ -201,6 +214,7 @@ public final class TCPConnection: @unchecked Sendable {
                 return
             }
             queue.consume(Int(written))
+            if written > 0 { lastWriteProgress = loop.now }
             if Int(written) < total {
                 startAsyncWrite()
                 return
@@ -238,6 +252,7 @@ public final class TCPConnection: @unchecked Sendable {
         }
         queue.consume(writeInFlightBytes)
         writeInFlightBytes = 0
+        lastWriteProgress = loop.now
         flush()
     }
 

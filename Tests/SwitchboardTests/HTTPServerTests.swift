@@ -87,7 +87,7 @@ struct HTTPServerTests {
         try withServer { _, port in
             let client = try TestSocket(port: port)
             try client.send("HEAD /health HTTP/1.1\r\nHost: t\r\n\r\n" + get)
-            let head = try client.receiveResponse(bodyExpected: false)
+            let head = try client.receiveHead()
             #expect(head.status == 200)
             #expect(head.header("content-length") == "2")
             // The next response follows directly: HEAD carried no body bytes.
@@ -151,15 +151,3 @@ struct HTTPServerTests {
     }
 }
 
-extension TestSocket {
-    /// Reads a response to HEAD: a head whose Content-Length has no body.
-    func receiveResponse(bodyExpected: Bool) throws -> TestResponse {
-        precondition(!bodyExpected)
-        var bytes: [UInt8] = []
-        while true {
-            bytes += try receive(count: 1)
-            if bytes.suffix(4) == [13, 10, 13, 10] { break }
-        }
-        return try TestResponse(parsingHead: bytes)
-    }
-}

@@ -10,11 +10,17 @@ public final class TestSocket {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    public init(port: Int, host: String = "127.0.0.1") throws {
+    /// `receiveBufferSize` shrinks the kernel's receive buffer (and so the
+    /// TCP window), to play a client that reads slowly or not at all.
+    public init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        if var size = receiveBufferSize {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -93,6 +99,16 @@ public final class TestSocket {
     /// Whether the peer has closed (reads EOF within the timeout).
     public func isClosedByPeer() -> Bool {
         (try? receiveUntilClosed()) != nil
+    }
+
+    /// Reads a response head only (a 101, or a HEAD response), leaving
+    /// whatever follows it unread.
+    public func receiveHead() throws -> TestResponse {
+        var bytes: [UInt8] = []
+        while bytes.suffix(4) != [13, 10, 13, 10] {
+            bytes += try receive(count: 1)
+        }
+        return try TestResponse(parsingHead: bytes)
     }
 
     /// Reads one HTTP/1.1 response framed by Content-Length (or by close).

@@ -1,0 +1,123 @@
+public import HTTPTypes
+public import SwitchboardIO
+public import SwitchboardWire
+
+/// What a send did.
+public enum SendResult: Sendable, Hashable {
+    /// Queued on an otherwise idle connection: it leaves in this loop turn.
+    case sent
+    /// Queued behind bytes the peer has not read yet, or handed to the
+    /// connection's loop from another thread.
+    case buffered
+    /// Not sent: the connection is closing or closed, or the message did
+    /// not fit under `maxQueuedBytes` (see `SlowConsumerPolicy`).
+    case dropped
+}
+
+/// One open WebSocket connection, usable from any thread.
+///
+/// Sends from the connection's own loop are queued directly; from any other
+/// thread they are encoded there and handed to the loop, so there is only
+/// ever one writer and frames never interleave. Messages sent from one
+/// thread arrive in the order they were sent.
+public final class WebSocket<UserData: Sendable>: Sendable {
+    /// What `WebSocketHandler.authenticate` attached.
+    public let userData: UserData
+    /// The upgrade request (path, query, headers).
+    public let request: HTTPRequest
+    /// The negotiated subprotocol, if any.
+    public let subprotocol: String?
+    /// The peer's address.
+    public let remoteAddress: SocketAddress?
+    let connection: WebSocketConnection
+
+    init(userData: UserData, request: HTTPRequest, subprotocol: String?, remoteAddress: SocketAddress?, connection: WebSocketConnection) {
+        self.userData = userData
+        self.request = request
+        self.subprotocol = subprotocol
+        self.remoteAddress = remoteAddress
+        self.connection = connection
+    }
+
+    /// The loop that owns this connection; its handler callbacks run there.
+    public var loop: EventLoop { connection.tcp.loop }
+
+    /// Whether the connection is open (neither side has started closing).
+    public var isOpen: Bool { connection.isOpen }
+
+    /// Messages dropped under `SlowConsumerPolicy.drop`.
+    public var droppedMessageCount: Int { connection.droppedMessageCount }
+
+    /// Sends a text message.
+    @discardableResult
+    public func send(text: String) -> SendResult {
+        var text = text
+        return text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Sends a binary message.
+    @discardableResult
+    public func send(binary: [UInt8]) -> SendResult {
+        binary.withUnsafeBytes { send(.binary, $0) }
+    }
+
+    /// Sends an already encoded frame (the hub encodes a publish once for
+    /// all its subscribers).
+    @discardableResult
+    package func send(frame: SharedBytes) -> SendResult {
+        connection.send(frame: frame)
+    }
+
+    private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        guard connection.isOpen else { return .dropped }
+        return connection.send(frame: .webSocketFrame(opcode, payload))
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2). `reason` is cut to
+    /// 123 bytes. Safe from any thread; a second call does nothing.
+    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") {
+        connection.close(code: code, reason: reason)
+    }
+}
+
+extension SharedBytes {
+    /// One unmasked frame: header and payload in one buffer.
+    static func webSocketFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SharedBytes {
+        var header: [UInt8] = []
+        header.reserveCapacity(WebSocketFrame.maxHeaderSize)
+        WebSocketFrame.appendHeader(opcode: opcode, payloadLength: payload.count, to: &header)
+        return SharedBytes(count: header.count + payload.count) { target in
+            header.withUnsafeBytes { target.copyMemory(from: $0) }
+            if !payload.isEmpty {
+                UnsafeMutableRawBufferPointer(rebasing: target[header.count...]).copyMemory(from: payload)
+            }
+        }
+    }
+}
+
+/// Delivers a connection's events to a typed handler.
+protocol WebSocketEventSink: AnyObject {
+    func open()
+    func text(_ text: String)
+    func binary(_ data: [UInt8])
+    func ping(_ payload: [UInt8])
+    func pong(_ payload: [UInt8])
+    func closed(code: WebSocketCloseCode, reason: String)
+}
+
+final class TypedWebSocketSink<Handler: WebSocketHandler>: WebSocketEventSink {
+    let handler: Handler
+    let socket: WebSocket<Handler.UserData>
+
+    init(handler: Handler, socket: WebSocket<Handler.UserData>) {
+        self.handler = handler
+        self.socket = socket
+    }
+
+    func open() { handler.onOpen(socket) }
+    func text(_ text: String) { handler.onText(socket, text) }
+    func binary(_ data: [UInt8]) { handler.onBinary(socket, data) }
+    func ping(_ payload: [UInt8]) { handler.onPing(socket, payload) }
+    func pong(_ payload: [UInt8]) { handler.onPong(socket, payload) }
+    func closed(code: WebSocketCloseCode, reason: String) { handler.onClose(socket, code: code, reason: reason) }
+}

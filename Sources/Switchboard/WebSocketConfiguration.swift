@@ -1,0 +1,120 @@
+public import HTTPTypes
+
+/// Options of one WebSocket route. Every default is safe for a public
+/// server; each field says why it has the value it has.
+public struct WebSocketConfiguration: Sendable {
+    /// Which `Origin` values may open a connection. Default `.sameOrigin`:
+    /// a page on another site cannot make a visitor's browser connect with
+    /// the visitor's cookies (cross-site WebSocket hijacking). Refusal: 403.
+    public var origins: OriginPolicy
+    /// Subprotocols this route speaks, in order of preference. The first
+    /// of these that the client offers is chosen; when none is offered or
+    /// none matches, the connection opens without one (the client decides
+    /// whether that is acceptable, RFC 6455 §4.1). Default: none.
+    public var subprotocols: [String]
+    /// Largest message accepted, after reassembly of fragments. Default
+    /// 1 MiB. Larger: closed with 1009.
+    public var maxMessageSize: Int
+    /// Interval between the server's pings, in ms; `nil` turns heartbeats
+    /// off. Default 30 s: below the idle timeouts of common proxies and
+    /// load balancers (60 s), so they never see a silent connection.
+    public var pingInterval: UInt64?
+    /// How long after a ping the peer may stay silent before the
+    /// connection is considered dead and closed (1006 for the handler),
+    /// in ms. Any frame from the peer counts as a sign of life. Default 20 s.
+    public var pongTimeout: UInt64
+    /// Close a connection that has received no message for this long, in
+    /// ms (1001 "idle"). Default `nil`: subscribers are often silent by
+    /// design, and heartbeats already catch dead peers.
+    public var idleTimeout: UInt64?
+    /// Bytes a connection may have queued for sending before
+    /// `slowConsumerPolicy` applies. Default 1 MiB: a slow subscriber costs
+    /// at most this much memory, and a healthy one never reaches it.
+    public var maxQueuedBytes: Int
+    /// What happens to a connection whose queue is over `maxQueuedBytes`.
+    public var slowConsumerPolicy: SlowConsumerPolicy
+    /// How long queued bytes may sit without the peer reading any of
+    /// them before the connection is dropped, in ms. Default 10 s.
+    public var writeTimeout: UInt64
+    /// After sending a close frame, how long to wait for the peer's before
+    /// closing the TCP connection anyway, in ms. Default 5 s.
+    public var closeTimeout: UInt64
+
+    public init(
+        origins: OriginPolicy = .sameOrigin,
+        subprotocols: [String] = [],
+        maxMessageSize: Int = 1 << 20,
+        pingInterval: UInt64? = 30_000,
+        pongTimeout: UInt64 = 20_000,
+        idleTimeout: UInt64? = nil,
+        maxQueuedBytes: Int = 1 << 20,
+        slowConsumerPolicy: SlowConsumerPolicy = .close,
+        writeTimeout: UInt64 = 10_000,
+        closeTimeout: UInt64 = 5_000
+    ) {
+        self.origins = origins
+        self.subprotocols = subprotocols
+        self.maxMessageSize = maxMessageSize
+        self.pingInterval = pingInterval
+        self.pongTimeout = pongTimeout
+        self.idleTimeout = idleTimeout
+        self.maxQueuedBytes = maxQueuedBytes
+        self.slowConsumerPolicy = slowConsumerPolicy
+        self.writeTimeout = writeTimeout
+        self.closeTimeout = closeTimeout
+    }
+}
+
+/// What to do with a connection that cannot keep up with what is sent to it.
+public struct SlowConsumerPolicy: Sendable, Hashable {
+    enum Kind: Hashable { case close, drop }
+    let kind: Kind
+
+    /// Close it with 1008 (policy violation) after what is already queued:
+    /// the client learns why, and can reconnect and catch up. The default,
+    /// because nothing is lost silently.
+    public static let close = SlowConsumerPolicy(kind: .close)
+    /// Drop the messages that do not fit and count them
+    /// (`WebSocket.droppedMessageCount`); the connection stays open. For
+    /// feeds where only the latest value matters (tickers).
+    public static let drop = SlowConsumerPolicy(kind: .drop)
+}
+
+/// Which `Origin` header values may open a WebSocket.
+public struct OriginPolicy: Sendable {
+    let allows: @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool
+
+    /// The origin's host and port must equal the request's `Host`. A
+    /// request without `Origin` (not from a browser) is allowed: only
+    /// browsers attach cookies cross-site, and they always send `Origin`.
+    public static let sameOrigin = OriginPolicy { origin, request in
+        guard let origin else { return true }
+        return originAuthority(origin)?.lowercased() == request.authority?.lowercased()
+    }
+
+    /// Any origin, or none.
+    public static let any = OriginPolicy { _, _ in true }
+
+    /// Same origin, or one of these exact origins (`"https://example.com"`,
+    /// compared case-insensitively).
+    public static func allowList(_ origins: [String]) -> OriginPolicy {
+        let allowed = Set(origins.map { $0.lowercased() })
+        return OriginPolicy { origin, request in
+            sameOrigin.allows(origin, request) || origin.map { allowed.contains($0.lowercased()) } == true
+        }
+    }
+
+    /// Decides with `allows(origin, request)`.
+    public static func custom(_ allows: @escaping @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool) -> OriginPolicy {
+        OriginPolicy(allows: allows)
+    }
+
+    /// `host[:port]` of an origin `scheme://host[:port]`, or nil for
+    /// anything else (`null`, a path, no scheme).
+    static func originAuthority(_ origin: String) -> Substring? {
+        guard let schemeEnd = origin.range(of: "://") else { return nil }
+        let rest = origin[schemeEnd.upperBound...]
+        guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { return nil }
+        return rest
+    }
+}

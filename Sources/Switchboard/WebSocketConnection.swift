@@ -1,0 +1,224 @@
+import SwitchboardIO
+import SwitchboardWire
+import Synchronization
+
+/// Drives one upgraded connection: feeds bytes to the sans-I/O session,
+/// hands its events to the handler, writes what it must send, and keeps
+/// every timer of the connection (heartbeat, pong, idle, write stall,
+/// close handshake) in the connection's single deadline.
+///
+/// Loop-bound, except `isOpen`, `droppedMessageCount`, `send(frame:)` and
+/// `close(code:reason:)`, which hop to the loop when called off it.
+final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
+    let tcp: TCPConnection
+    private let configuration: WebSocketConfiguration
+    private let context: LoopContext
+    private var session: WebSocketSession
+    var sink: (any WebSocketEventSink)?
+
+    private let openFlag = Atomic<Bool>(true)
+    private let dropped = Atomic<Int>(0)
+
+    /// The close code the handler will hear: the peer's, ours, or nil for 1006.
+    private var closeCode: WebSocketCloseCode?
+    private var closeReason = ""
+    private var closeSentAt: UInt64?
+    private var nextPingAt: UInt64?
+    /// Set when a ping went out and nothing has arrived since.
+    private var awaitingLifeSince: UInt64?
+    private var lastMessageAt: UInt64
+
+    init(tcp: TCPConnection, configuration: WebSocketConfiguration, context: LoopContext) {
+        self.tcp = tcp
+        self.configuration = configuration
+        self.context = context
+        session = WebSocketSession(configuration: WebSocketWireConfiguration(maxMessageSize: configuration.maxMessageSize))
+        lastMessageAt = tcp.loop.now
+        nextPingAt = configuration.pingInterval.map { tcp.loop.now + $0 }
+    }
+
+    var isOpen: Bool { openFlag.load(ordering: .relaxed) }
+    var droppedMessageCount: Int { dropped.load(ordering: .relaxed) }
+
+    /// Takes the connection over from the HTTP handler; `initialBytes` are
+    /// what the client sent after its upgrade request.
+    func start(initialBytes: [UInt8]) {
+        tcp.replaceDelegate(with: self)
+        context.webSocketOpened(self)
+        sink?.open()
+        if !initialBytes.isEmpty {
+            initialBytes.withUnsafeBytes { session.receive($0) }
+            deliverEvents()
+        } else {
+            scheduleDeadline()
+        }
+    }
+
+    // MARK: Inbound
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        awaitingLifeSince = nil
+        session.receive(bytes)
+        deliverEvents()
+    }
+
+    private func deliverEvents() {
+        while let event = session.nextEvent() {
+            // What the session queued while producing this event (a pong,
+            // a close reply) goes out before anything the handler sends in
+            // response to it: control frames keep their place in the stream.
+            writeSessionBytes()
+            switch event {
+            case .message(let opcode, let payload, _):
+                lastMessageAt = tcp.loop.now
+                if opcode == .text {
+                    sink?.text(String(decoding: payload, as: UTF8.self))
+                } else {
+                    sink?.binary(payload)
+                }
+            case .ping(let payload):
+                sink?.ping(payload)
+            case .pong(let payload):
+                sink?.pong(payload)
+            case .closed(let code, let reason):
+                if closeCode == nil {
+                    closeCode = code ?? .noStatusReceived
+                    closeReason = reason
+                }
+                endAfterFlush()
+            case .failed(let code, let reason):
+                closeCode = code
+                closeReason = reason
+                endAfterFlush()
+            }
+        }
+        writeSessionBytes()
+        scheduleDeadline()
+    }
+
+    /// Queues what the session must send (pongs, close frames). These go
+    /// out even past `maxQueuedBytes`: they are small and the protocol
+    /// needs them.
+    private func writeSessionBytes() {
+        guard session.hasOutboundBytes else { return }
+        tcp.write(SharedBytes(session.takeOutboundBytes()))
+    }
+
+    /// The closing handshake is complete (or failed): the server closes
+    /// the TCP connection first (RFC 6455 §7.1.1).
+    private func endAfterFlush() {
+        openFlag.store(false, ordering: .relaxed)
+        writeSessionBytes()
+        tcp.closeAfterFlush()
+    }
+
+    // MARK: Outbound
+
+    func send(frame: SharedBytes) -> SendResult {
+        guard tcp.loop.inEventLoop else {
+            guard isOpen else { return .dropped }
+            tcp.loop.execute { _ = self.send(frame: frame) }
+            return .buffered
+        }
+        guard session.state == .open, tcp.isOpen else { return .dropped }
+        let queued = tcp.queuedByteCount
+        if queued + frame.count > configuration.maxQueuedBytes, queued > 0 {
+            switch configuration.slowConsumerPolicy.kind {
+            case .drop:
+                dropped.add(1, ordering: .relaxed)
+            case .close:
+                close(code: .policyViolation, reason: "slow consumer")
+            }
+            return .dropped
+        }
+        tcp.write(frame)
+        if queued == 0 {
+            scheduleDeadline()  // a write stall can start now
+            return .sent
+        }
+        return .buffered
+    }
+
+    func close(code: WebSocketCloseCode, reason: String) {
+        guard tcp.loop.inEventLoop else {
+            tcp.loop.execute { self.close(code: code, reason: reason) }
+            return
+        }
+        guard session.state == .open else { return }
+        openFlag.store(false, ordering: .relaxed)
+        session.close(code: code, reason: reason)
+        closeCode = code
+        closeReason = reason
+        closeSentAt = tcp.loop.now
+        writeSessionBytes()
+        scheduleDeadline()
+    }
+
+    // MARK: Timers
+
+    /// Sets the connection's one deadline to the earliest of its timers.
+    private func scheduleDeadline() {
+        guard tcp.isOpen else { return }
+        var earliest = UInt64.max
+        if let closeSentAt { earliest = min(earliest, closeSentAt + configuration.closeTimeout) }
+        if tcp.queuedByteCount > 0 { earliest = min(earliest, tcp.lastWriteProgress + configuration.writeTimeout) }
+        if let awaitingLifeSince { earliest = min(earliest, awaitingLifeSince + configuration.pongTimeout) }
+        if let idle = configuration.idleTimeout, closeSentAt == nil { earliest = min(earliest, lastMessageAt + idle) }
+        if let nextPingAt, closeSentAt == nil { earliest = min(earliest, nextPingAt) }
+        let now = tcp.loop.now
+        tcp.setDeadline(after: earliest == .max ? nil : (earliest > now ? earliest - now : 0))
+    }
+
+    func connectionDeadlinePassed(_ connection: TCPConnection) {
+        let now = tcp.loop.now
+        if let closeSentAt, now >= closeSentAt + configuration.closeTimeout {
+            tcp.close()  // the peer never answered our close
+            return
+        }
+        if tcp.queuedByteCount > 0, now >= tcp.lastWriteProgress + configuration.writeTimeout {
+            closeCode = nil  // it is not reading: no close frame can reach it
+            tcp.close()
+            return
+        }
+        if let awaitingLifeSince, now >= awaitingLifeSince + configuration.pongTimeout {
+            closeCode = nil
+            tcp.close()
+            return
+        }
+        if let idle = configuration.idleTimeout, closeSentAt == nil, now >= lastMessageAt + idle {
+            close(code: .goingAway, reason: "idle")
+            return
+        }
+        if let interval = configuration.pingInterval, let due = nextPingAt, now >= due, closeSentAt == nil {
+            tcp.write(Self.ping)
+            if awaitingLifeSince == nil { awaitingLifeSince = now }
+            nextPingAt = now + interval
+        }
+        scheduleDeadline()
+    }
+
+    private static let ping = SharedBytes(WebSocketFrame.encode(opcode: .ping, payload: [UInt8]()))
+
+    // MARK: End
+
+    func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        // The peer half-closed without a close frame: nothing more will come.
+        connection.close()
+    }
+
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        openFlag.store(false, ordering: .relaxed)
+        context.webSocketClosed(self)
+        let sink = self.sink
+        self.sink = nil  // breaks the connection → sink → socket → connection cycle
+        sink?.closed(code: closeCode ?? .abnormalClosure, reason: closeCode == nil ? "" : closeReason)
+    }
+
+    /// Server shutdown: 1001 to the client, then the TCP connection closes
+    /// once it is written (the shutdown does not wait for the reply).
+    func closeForServerShutdown() {
+        close(code: .goingAway, reason: "server shutting down")
+        openFlag.store(false, ordering: .relaxed)
+        tcp.closeAfterFlush()
+    }
+}

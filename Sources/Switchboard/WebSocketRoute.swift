@@ -1,0 +1,71 @@
+import HTTPTypes
+import SwitchboardIO
+import SwitchboardWire
+
+/// A WebSocket endpoint: decides upgrades and opens connections.
+struct WebSocketRoute: Sendable {
+    let configuration: WebSocketConfiguration
+    /// Runs the handler's `authenticate` and builds the typed connection.
+    let open: @Sendable (Request, TCPConnection, String?, LoopContext) throws -> WebSocketConnection
+
+    enum Outcome {
+        case refused(Response)
+        case accepted(WebSocketConnection, response: HTTPResponse)
+    }
+
+    /// RFC 6455 §4.2.1–4.2.2: validate, check the origin, pick the
+    /// subprotocol, authenticate, and answer 101 or the refusal.
+    func upgrade(_ request: Request, isHTTP11: Bool, connection: TCPConnection, context: LoopContext) -> Outcome {
+        let handshake: WebSocketHandshakeRequest
+        do {
+            handshake = try WebSocketHandshake.validate(request.head, isHTTP11: isHTTP11)
+        } catch {
+            var response = HTTPError(error.status, error.reason).response
+            response.headerFields.append(contentsOf: error.headerFields)
+            return .refused(response)
+        }
+        guard configuration.origins.allows(handshake.origin, request.head) else {
+            return .refused(HTTPError(.forbidden, "origin not allowed").response)
+        }
+        let subprotocol = configuration.subprotocols.first { handshake.subprotocols.contains($0) }
+        let socket: WebSocketConnection
+        do {
+            socket = try open(request, connection, subprotocol, context)
+        } catch let error as HTTPError {
+            return .refused(error.response)
+        } catch {
+            context.logger.error("WebSocket authentication failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            return .refused(HTTPError(.internalServerError).response)
+        }
+        let fields = WebSocketHandshake.responseFields(forKey: handshake.key, subprotocol: subprotocol, extensions: nil)
+        return .accepted(socket, response: HTTPResponse(status: .switchingProtocols, headerFields: fields))
+    }
+}
+
+extension Router {
+    /// Adds a WebSocket endpoint at `pattern` (a `GET` route that upgrades).
+    ///
+    /// ```swift
+    /// server.router.webSocket("/echo", handler: Echo())
+    /// ```
+    public func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        handler: Handler
+    ) {
+        let route = WebSocketRoute(configuration: configuration) { request, tcp, subprotocol, context in
+            let userData = try handler.authenticate(request)
+            let connection = WebSocketConnection(tcp: tcp, configuration: configuration, context: context)
+            let socket = WebSocket(
+                userData: userData,
+                request: request.head,
+                subprotocol: subprotocol,
+                remoteAddress: request.remoteAddress,
+                connection: connection
+            )
+            connection.sink = TypedWebSocketSink(handler: handler, socket: socket)
+            return connection
+        }
+        add(.get, pattern, .webSocket(route))
+    }
+}

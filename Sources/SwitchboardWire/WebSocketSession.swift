@@ -1,0 +1,387 @@
+/// The server side of a WebSocket connection as a sans-I/O state machine (RFC 6455 §5–§7).
+///
+/// Bytes from the client go in with `receive(_:)`; events come out of ``nextEvent()``, one
+/// per call; the bytes the protocol itself must send (pongs, the close reply, the close
+/// frame after a protocol error) come out of ``takeOutboundBytes()``, in order. The session
+/// never touches a socket, a clock or a random source: the I/O layer owns timeouts (for
+/// example how long to wait for the peer's close after ``close(code:reason:)``), writes the
+/// application's own frames with ``WebSocketFrame``, and closes TCP after `.closed`/`.failed`.
+///
+/// Rules enforced, each failing the connection (RFC 6455 §7.1.7) with the close code of
+/// §7.4.1: client frames are masked (§5.1); RSV bits are 0 unless compression was negotiated,
+/// and then RSV1 only on a message's first frame (§5.2, RFC 7692 §6.1); opcodes are defined
+/// (§5.2); control frames are final and at most 125 bytes (§5.5); fragments follow §5.4; a
+/// 64-bit length has its top bit clear (§5.2); messages stay within
+/// ``WebSocketWireConfiguration/maxMessageSize`` (1009); text is UTF-8 (§8.1, 1007); close
+/// frames carry no payload or a sendable code and a UTF-8 reason (§5.5.1, §7.4).
+///
+/// Not enforced: the minimal encoding of payload lengths (§5.2 asks senders for it, and
+/// rejecting a longer form protects nothing), and anything about extension data: compressed
+/// messages are delivered as received for the compression layer to inflate and validate.
+///
+/// Memory: client bytes are unmasked in place in the receive buffer, checked as they arrive
+/// and copied once, into the message. A frame's size is checked from its header before its
+/// payload is buffered. A fully consumed buffer releases its storage, so an idle session holds
+/// no heap; a consumed prefix is compacted away before more bytes are appended.
+public struct WebSocketSession: Sendable {
+    /// Where the closing handshake stands (RFC 6455 §7.1).
+    public enum State: Sendable, Hashable {
+        /// Messages flow both ways.
+        case open
+        /// The application sent a close frame and waits for the peer's (RFC 6455 §7.1.2).
+        /// Incoming messages are still delivered; nothing more is sent.
+        case closing
+        /// Both sides sent a close frame, or the peer broke the protocol. Input is ignored;
+        /// the I/O layer flushes the outbound bytes and closes the TCP connection.
+        case closed
+    }
+
+    /// What the frame parser waits for.
+    private enum ReadPhase: Sendable {
+        /// The start of a frame.
+        case header
+        /// More payload of a data frame; its header is consumed.
+        case dataPayload(DataFrameProgress)
+    }
+
+    /// A data frame whose payload is being read, possibly over several receives.
+    private struct DataFrameProgress: Sendable {
+        /// Payload bytes not yet read.
+        var remaining: Int
+        var maskingKey: WebSocketMaskingKey
+        /// Payload bytes already unmasked, so the next piece starts at the right key byte.
+        var keyOffset: Int
+        /// Whether the frame ends its message.
+        var fin: Bool
+    }
+
+    private let configuration: WebSocketWireConfiguration
+
+    /// Where the closing handshake stands. Parsing stops in ``State/closed``.
+    public private(set) var state = State.open
+
+    /// Received bytes; those before `readIndex` are consumed.
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var readPhase = ReadPhase.header
+
+    /// The data message in progress: its opcode (nil when none), whether it is compressed,
+    /// the payload length announced by its frames so far, the payload bytes read so far
+    /// when it spans frames or receives, and whether its text is being validated.
+    private var messageOpcode: WebSocketOpcode?
+    private var messageCompressed = false
+    private var messageLength = 0
+    private var messageBytes: [UInt8] = []
+    private var messageValidatesUTF8 = false
+    private var validator = UTF8Validator()
+
+    /// Frames the session itself sends, in order.
+    private var outbound: [UInt8] = []
+
+    /// Creates a session for a connection whose handshake just completed.
+    public init(configuration: WebSocketWireConfiguration = .init()) {
+        self.configuration = configuration
+    }
+
+    // MARK: Input
+
+    /// Appends received bytes. Nothing is parsed until ``nextEvent()``; ignored once closed.
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty, state != .closed else { return }
+        compactBeforeAppend()
+        buffer.append(contentsOf: HTTPSyntax.bytes(bytes))
+    }
+
+    /// Appends received bytes.
+    public mutating func receive(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { receive($0) }
+    }
+
+    // MARK: Output
+
+    /// The next event, or nil when more bytes are needed or the session is closed.
+    ///
+    /// After `.closed` or `.failed` the session is closed and this returns nil for good.
+    public mutating func nextEvent() -> WebSocketEvent? {
+        guard state != .closed else { return nil }
+        // Take the buffer out of `self` so it can be unmasked in place while the parser
+        // updates the other properties; it stays uniquely referenced, so nothing is copied.
+        var storage: [UInt8] = []
+        swap(&storage, &buffer)
+        let event = storage.withUnsafeMutableBytes { advance(in: $0) }
+        if state == .closed {
+            readIndex = 0  // drop the rest: input after a close or an error is ignored
+        } else {
+            swap(&storage, &buffer)
+            releaseIfConsumed()
+        }
+        return event
+    }
+
+    /// Removes and returns the bytes the session must send, in order: pongs, the reply to the
+    /// peer's close, the close frame of ``close(code:reason:)`` or of a protocol error.
+    /// Empty when there are none.
+    public mutating func takeOutboundBytes() -> [UInt8] {
+        var bytes: [UInt8] = []
+        swap(&bytes, &outbound)
+        return bytes
+    }
+
+    /// Whether ``takeOutboundBytes()`` has bytes to return.
+    public var hasOutboundBytes: Bool { !outbound.isEmpty }
+
+    /// Bytes held for a partial frame or message: received but not yet consumed, plus the
+    /// payload of a message still being assembled. 0 for an idle session, which then holds no
+    /// heap storage for input.
+    public var bufferedByteCount: Int {
+        buffer.count - readIndex + messageBytes.count
+    }
+
+    // MARK: Closing
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2): queues a close frame and moves to
+    /// ``State/closing``. Incoming data is still parsed and delivered until the peer's close
+    /// arrives. Does nothing unless the session is open.
+    ///
+    /// `code` should be ``WebSocketCloseCode/isSendable``; for any other code (say 1005) the
+    /// frame is sent with an empty payload, which the peer reports as "no status" (§7.1.5).
+    /// `reason` is cut to 123 bytes of UTF-8 at a character boundary (§5.5).
+    public mutating func close(code: WebSocketCloseCode, reason: String) {
+        guard state == .open else { return }
+        let payload = code.isSendable ? WebSocketFrame.closePayload(code: code, reason: reason) : []
+        queueFrame(.close, payload)
+        state = .closing
+    }
+
+    // MARK: Parsing
+
+    /// Parses frames from `bytes[readIndex...]` until one produces an event or input runs out.
+    private mutating func advance(in bytes: UnsafeMutableRawBufferPointer) -> WebSocketEvent? {
+        while true {
+            switch readPhase {
+            case .header:
+                let available = bytes.count - readIndex
+                guard available >= 2 else { return nil }
+                let first = bytes[readIndex]
+                let second = bytes[readIndex + 1]
+                // The first two bytes settle every rule but the length ones: fail before the
+                // rest of the header arrives.
+                if let violation = checkFirstHeaderBytes(first, second) { return fail(violation) }
+                guard
+                    let header = WebSocketFrameHeader.decode(UnsafeRawBufferPointer(rebasing: bytes[readIndex...])),
+                    let maskingKey = header.maskingKey
+                else { return nil }
+                // RFC 6455 §5.2: "the most significant bit MUST be 0" of a 64-bit length.
+                guard header.payloadLength <= UInt64(Int.max) else { return fail(.invalidPayloadLength) }
+                let length = Int(header.payloadLength)
+                if header.opcode.isControl {
+                    // At most 125 bytes (checked above): wait for the whole frame.
+                    guard available - header.size >= length else { return nil }
+                    let start = readIndex + header.size
+                    let payload = UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)])
+                    maskingKey.apply(to: payload)
+                    readIndex = start + length
+                    return controlFrame(header.opcode, payload: UnsafeRawBufferPointer(payload))
+                }
+                // RFC 6455 §10.4: limit the message size before buffering any of this frame.
+                guard length <= configuration.maxMessageSize - messageLength else { return fail(.messageTooBig) }
+                readIndex += header.size
+                if header.opcode != .continuation {
+                    messageOpcode = header.opcode
+                    messageCompressed = header.rsv1
+                    // RFC 6455 §5.6: text is UTF-8; compressed text is validated once inflated.
+                    messageValidatesUTF8 = header.opcode == .text && !header.rsv1
+                }
+                messageLength += length
+                readPhase = .dataPayload(
+                    DataFrameProgress(remaining: length, maskingKey: maskingKey, keyOffset: 0, fin: header.fin)
+                )
+            case .dataPayload(var frame):
+                let take = min(frame.remaining, bytes.count - readIndex)
+                guard take > 0 || frame.remaining == 0 else { return nil }
+                let chunk = UnsafeMutableRawBufferPointer(rebasing: bytes[readIndex..<(readIndex + take)])
+                frame.maskingKey.apply(to: chunk, keyOffset: frame.keyOffset)
+                readIndex += take
+                frame.remaining -= take
+                frame.keyOffset &+= take
+                let payload = UnsafeRawBufferPointer(chunk)
+                // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8, not at the end.
+                if messageValidatesUTF8 && !validator.validate(payload) { return fail(.invalidUTF8) }
+                if frame.remaining > 0 {
+                    messageBytes.append(contentsOf: HTTPSyntax.bytes(payload))
+                    readPhase = .dataPayload(frame)
+                    return nil
+                }
+                readPhase = .header
+                if frame.fin { return completeMessage(lastPiece: payload) }
+                messageBytes.append(contentsOf: HTTPSyntax.bytes(payload))
+            }
+        }
+    }
+
+    /// The frame rules decided by the first two header bytes (RFC 6455 §5.1, §5.2, §5.4, §5.5),
+    /// checked in a fixed order so a frame breaking several rules always gets the same answer.
+    private func checkFirstHeaderBytes(_ first: UInt8, _ second: UInt8) -> WebSocketProtocolViolation? {
+        let fin = first & 0x80 != 0
+        let rsv1 = first & 0x40 != 0
+        let opcode = WebSocketOpcode(uncheckedRawValue: first & 0x0F)
+        // RFC 6455 §5.2: RSV1–3 are 0 unless an extension gives them a meaning; only
+        // permessage-deflate's RSV1 can be negotiated here (RFC 7692 §6).
+        let reservedBits: UInt8 = configuration.allowsCompressedMessages ? 0x30 : 0x70
+        if first & reservedBits != 0 { return .reservedBits }
+        // RFC 6455 §5.2: unknown opcodes fail the connection.
+        guard opcode.isDefined else { return .unknownOpcode }
+        // RFC 6455 §5.1: every client-to-server frame is masked.
+        if second & 0x80 == 0 { return .unmaskedFrame }
+        let shortLength = second & 0x7F
+        if opcode.isControl {
+            // RFC 7692 §6.1: control frames are never compressed.
+            if rsv1 { return .compressedControlFrame }
+            // RFC 6455 §5.5: control frames are final and carry at most 125 bytes, so they
+            // never use the 16- or 64-bit length forms.
+            if !fin { return .fragmentedControlFrame }
+            if shortLength > UInt8(WebSocketFrame.maxControlPayloadSize) { return .controlFrameTooLong }
+            // RFC 6455 §5.5.1: a close body starts with a 2-byte code, so 1 byte is malformed.
+            if opcode == .close && shortLength == 1 { return .invalidClosePayloadLength }
+            return nil
+        }
+        if opcode == .continuation {
+            // RFC 6455 §5.4: a continuation continues a message that was started.
+            guard messageOpcode != nil else { return .unexpectedContinuation }
+            // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
+            if rsv1 { return .compressedContinuation }
+        } else if messageOpcode != nil {
+            // RFC 6455 §5.4: fragments of messages are not interleaved.
+            return .interruptedMessage
+        }
+        return nil
+    }
+
+    /// Delivers the message whose final frame ended with `lastPiece` (RFC 6455 §5.4, §5.6).
+    private mutating func completeMessage(lastPiece: UnsafeRawBufferPointer) -> WebSocketEvent {
+        // RFC 6455 §8.1: a text message must not end inside a code point.
+        if messageValidatesUTF8 && !validator.isAtCharacterBoundary { return fail(.invalidUTF8) }
+        let payload: [UInt8]
+        if messageBytes.isEmpty {
+            // The common case: the whole message is this piece of the buffer; one copy.
+            payload = Array(HTTPSyntax.bytes(lastPiece))
+        } else {
+            messageBytes.append(contentsOf: HTTPSyntax.bytes(lastPiece))
+            var taken: [UInt8] = []
+            swap(&taken, &messageBytes)
+            payload = taken
+        }
+        let event = WebSocketEvent.message(messageOpcode ?? .binary, payload, compressed: messageCompressed)
+        resetMessage()
+        return event
+    }
+
+    /// Handles a complete, unmasked control frame (RFC 6455 §5.5).
+    private mutating func controlFrame(_ opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) -> WebSocketEvent {
+        switch opcode {
+        case .ping:
+            // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
+            // frame in response", with identical application data (§5.5.3). Not after our own
+            // close frame: "a peer does not send any further data" after it (§1.4).
+            if state == .open { queueFrame(.pong, payload) }
+            return .ping(Array(HTTPSyntax.bytes(payload)))
+        case .pong:
+            // RFC 6455 §5.5.3: an unsolicited pong is allowed and needs no answer.
+            return .pong(Array(HTTPSyntax.bytes(payload)))
+        default:
+            return closeFrame(payload)
+        }
+    }
+
+    /// Handles the peer's close frame (RFC 6455 §5.5.1, §7.1.5).
+    private mutating func closeFrame(_ payload: UnsafeRawBufferPointer) -> WebSocketEvent {
+        var code: WebSocketCloseCode?
+        var reason = ""
+        if payload.count >= 2 {
+            let received = WebSocketCloseCode(UInt16(payload[0]) << 8 | UInt16(payload[1]))
+            // RFC 6455 §7.4: codes that must not be sent fail the connection.
+            guard received.isSendable else { return fail(.invalidCloseCode) }
+            // RFC 6455 §5.5.1: the reason is UTF-8.
+            let reasonBytes = UnsafeRawBufferPointer(rebasing: payload[2...])
+            guard UTF8Validator.isValid(reasonBytes) else { return fail(.invalidCloseReason) }
+            code = received
+            reason = String(decoding: reasonBytes, as: UTF8.self)
+        }
+        if state == .open {
+            // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response [...]
+            // typically echoing the status code it received"; an empty close gets an empty one.
+            let reply = code.map { WebSocketFrame.closePayload(code: $0, reason: "") } ?? []
+            queueFrame(.close, reply)
+        }
+        // RFC 6455 §7.1.4: both sides have sent close; the connection is closing.
+        stop()
+        return .closed(code: code, reason: reason)
+    }
+
+    // MARK: Failing
+
+    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): queue a close frame with the
+    /// violation's code unless one was already sent, and stop parsing for good (§7.1.1: no
+    /// further data is processed).
+    private mutating func fail(_ violation: WebSocketProtocolViolation) -> WebSocketEvent {
+        if state == .open {
+            queueFrame(.close, WebSocketFrame.closePayload(code: violation.closeCode, reason: violation.reason))
+        }
+        stop()
+        return .failed(violation.closeCode, reason: violation.reason)
+    }
+
+    /// Moves to ``State/closed`` and drops everything buffered for input.
+    private mutating func stop() {
+        state = .closed
+        buffer = []
+        readIndex = 0
+        readPhase = .header
+        resetMessage()
+    }
+
+    private mutating func resetMessage() {
+        messageOpcode = nil
+        messageCompressed = false
+        messageLength = 0
+        messageBytes = []
+        messageValidatesUTF8 = false
+        validator.reset()
+    }
+
+    // MARK: Buffers
+
+    /// Appends an unmasked frame from the server (RFC 6455 §5.1) to the outbound bytes.
+    private mutating func queueFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        WebSocketFrame.appendHeader(opcode: opcode, payloadLength: payload.count, to: &outbound)
+        outbound.append(contentsOf: HTTPSyntax.bytes(payload))
+    }
+
+    private mutating func queueFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { queueFrame(opcode, $0) }
+    }
+
+    /// The capacity of every internal array, to check that idle sessions hold no storage.
+    var storageCapacity: Int { buffer.capacity + messageBytes.capacity + outbound.capacity }
+
+    /// Frees the buffer's storage once every byte in it is consumed.
+    private mutating func releaseIfConsumed() {
+        if readIndex == buffer.count {
+            buffer = []
+            readIndex = 0
+        }
+    }
+
+    /// Drops the consumed prefix before appending, so the buffer holds only live bytes.
+    /// Moving at most as many bytes as were consumed keeps the cost amortised O(1) per byte.
+    private mutating func compactBeforeAppend() {
+        guard readIndex > 0 else { return }
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        } else if readIndex >= buffer.count - readIndex {
+            buffer.removeSubrange(..<readIndex)
+            readIndex = 0
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import SwitchboardWire
+import TestSupport
+
+/// A minimal WebSocket client over `TestSocket`, for exact control of the
+/// bytes: masked frames out, server frames parsed back.
+final class TestWebSocket {
+    let socket: TestSocket
+    let response: TestResponse
+
+    struct Frame: Equatable {
+        var opcode: UInt8
+        var fin: Bool
+        var payload: [UInt8]
+        var text: String { String(decoding: payload, as: UTF8.self) }
+        /// The close code in a close frame's payload.
+        var closeCode: UInt16? {
+            payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
+        }
+    }
+
+    /// Opens `path` and expects 101.
+    init(port: Int, path: String = "/ws", headers: [String] = [], receiveBufferSize: Int32? = nil) throws {
+        socket = try TestSocket(port: port, receiveBufferSize: receiveBufferSize)
+        response = try Self.handshake(socket, path: path, headers: headers)
+        guard response.status == 101 else {
+            throw TestSocket.Failure(description: "expected 101, got \(response.status)")
+        }
+    }
+
+    /// Sends an upgrade request and returns the response head.
+    static func handshake(_ socket: TestSocket, path: String, headers: [String] = [], key: String = "dGhlIHNhbXBsZSBub25jZQ==") throws -> TestResponse {
+        let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+                     "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13"] + headers
+        try socket.send(lines.joined(separator: "\r\n") + "\r\n\r\n")
+        let head = try socket.receiveHead()
+        if head.status != 101, let length = head.header("content-length").flatMap(Int.init), length > 0 {
+            var withBody = head
+            withBody.body = try socket.receive(count: length)
+            return withBody
+        }
+        return head
+    }
+
+    func send(opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
+        try socket.send(WebSocketFrame.encode(opcode: opcode, payload: payload, fin: fin, maskingKey: masked ? (1, 2, 3, 4) : nil))
+    }
+
+    func send(text: String) throws { try send(opcode: .text, Array(text.utf8)) }
+
+    func receiveFrame() throws -> Frame {
+        let head = try socket.receive(count: 2)
+        var length = Int(head[1] & 0x7F)
+        if length == 126 {
+            let bytes = try socket.receive(count: 2)
+            length = Int(bytes[0]) << 8 | Int(bytes[1])
+        } else if length == 127 {
+            length = try socket.receive(count: 8).reduce(0) { $0 << 8 | Int($1) }
+        }
+        return Frame(opcode: head[0] & 0x0F, fin: head[0] & 0x80 != 0, payload: try socket.receive(count: length))
+    }
+
+    /// The next frame that is not a ping.
+    func receiveNonPing() throws -> Frame {
+        while true {
+            let frame = try receiveFrame()
+            if frame.opcode != 0x9 { return frame }
+        }
+    }
+}
