@@ -4,7 +4,9 @@
 # library the integration tests drive the server with.
 set -euo pipefail
 
-packages=(libuv1-dev pkg-config curl)
+packages=(libuv1-dev pkg-config curl python3-pip)
+# Node's built-in WebSocket (node >= 20) is one of the test clients.
+command -v node >/dev/null || packages+=(nodejs)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -15,5 +17,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	echo "installing: ${missing[*]}" >&2
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The Python `websockets` client drives the WebSocket integration tests.
+if ! python3 -c 'import websockets, sys; sys.exit(int(websockets.__version__.split(".")[0]) < 14)' 2>/dev/null; then
+	echo "installing: python websockets" >&2
+	python3 -m pip install -q --disable-pip-version-check 'websockets>=14' 2>/dev/null \
+		|| python3 -m pip install -q --disable-pip-version-check --break-system-packages 'websockets>=14'
 fi
 command -v swift >/dev/null || { echo "swift is not in PATH: install Swift 6.1 or later first" >&2; exit 1; }
