@@ -6,5 +6,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 Scripts/install-dependencies.sh
 # The 1,000-client test needs more descriptors than some shells allow.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+Scripts/check-layers.sh
 swift build --build-tests
 swift test --skip-build
