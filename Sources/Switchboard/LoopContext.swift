@@ -11,9 +11,8 @@ final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     let routes: RouteTable
     let configuration: ServerConfiguration
-    /// The open WebSocket connections of this loop, for the 1001 at shutdown.
-    private var webSockets: [ObjectIdentifier: WebSocketConnection] = [:]
-    /// Their number, readable from the thread that stops the server.
+    /// The open WebSocket connections of this loop, readable from the
+    /// thread that stops the server (it waits for them to close).
     let webSocketCount = Atomic<Int>(0)
     private var dateSecond = -1
     private var dateValue = ""
@@ -27,20 +26,19 @@ final class LoopContext: @unchecked Sendable {
     var logger: Logger { configuration.logger }
 
     func webSocketOpened(_ connection: WebSocketConnection) {
-        webSockets[ObjectIdentifier(connection)] = connection
         webSocketCount.add(1, ordering: .relaxed)
     }
 
     func webSocketClosed(_ connection: WebSocketConnection) {
-        if webSockets.removeValue(forKey: ObjectIdentifier(connection)) != nil {
-            webSocketCount.subtract(1, ordering: .relaxed)
-        }
+        webSocketCount.subtract(1, ordering: .relaxed)
     }
 
     /// Sends 1001 to every WebSocket of this loop and closes each once
     /// that is written.
     func closeWebSocketsForShutdown() {
-        for connection in Array(webSockets.values) { connection.closeForServerShutdown() }
+        loop.forEachConnection { connection in
+            (connection.currentDelegate as? WebSocketConnection)?.closeForServerShutdown()
+        }
     }
 
     /// The `Date` field value (RFC 9110 §5.6.7 IMF-fixdate), formatted at

@@ -1,4 +1,3 @@
-public import HTTPTypes
 public import SwitchboardIO
 public import SwitchboardWire
 
@@ -21,22 +20,23 @@ public enum SendResult: Sendable, Hashable {
 /// ever one writer and frames never interleave. Messages sent from one
 /// thread arrive in the order they were sent.
 public final class WebSocket<UserData: Sendable>: Sendable {
-    /// What `WebSocketHandler.authenticate` attached.
+    /// What `WebSocketHandler.authenticate` attached. Keep there what the
+    /// connection needs from its upgrade request (a user, a room, a header):
+    /// the request itself is not kept, so an idle connection stays small.
     public let userData: UserData
-    /// The upgrade request (path, query, headers).
-    public let request: HTTPRequest
     /// The negotiated subprotocol, if any.
     public let subprotocol: String?
     /// The peer's address.
     public let remoteAddress: SocketAddress?
     let connection: WebSocketConnection
+    private let handler: any WebSocketHandler<UserData>
 
-    init(userData: UserData, request: HTTPRequest, subprotocol: String?, remoteAddress: SocketAddress?, connection: WebSocketConnection) {
+    init(userData: UserData, subprotocol: String?, remoteAddress: SocketAddress?, connection: WebSocketConnection, handler: any WebSocketHandler<UserData>) {
         self.userData = userData
-        self.request = request
         self.subprotocol = subprotocol
         self.remoteAddress = remoteAddress
         self.connection = connection
+        self.handler = handler
     }
 
     /// The loop that owns this connection; its handler callbacks run there.
@@ -105,19 +105,13 @@ protocol WebSocketEventSink: AnyObject {
     func closed(code: WebSocketCloseCode, reason: String)
 }
 
-final class TypedWebSocketSink<Handler: WebSocketHandler>: WebSocketEventSink {
-    let handler: Handler
-    let socket: WebSocket<Handler.UserData>
-
-    init(handler: Handler, socket: WebSocket<Handler.UserData>) {
-        self.handler = handler
-        self.socket = socket
-    }
-
-    func open() { handler.onOpen(socket) }
-    func text(_ text: String) { handler.onText(socket, text) }
-    func binary(_ data: [UInt8]) { handler.onBinary(socket, data) }
-    func ping(_ payload: [UInt8]) { handler.onPing(socket, payload) }
-    func pong(_ payload: [UInt8]) { handler.onPong(socket, payload) }
-    func closed(code: WebSocketCloseCode, reason: String) { handler.onClose(socket, code: code, reason: reason) }
+/// The socket itself delivers its events to its handler: one object per
+/// connection fewer than a separate adapter.
+extension WebSocket: WebSocketEventSink {
+    func open() { handler.onOpen(self) }
+    func text(_ text: String) { handler.onText(self, text) }
+    func binary(_ data: [UInt8]) { handler.onBinary(self, data) }
+    func ping(_ payload: [UInt8]) { handler.onPing(self, payload) }
+    func pong(_ payload: [UInt8]) { handler.onPong(self, payload) }
+    func closed(code: WebSocketCloseCode, reason: String) { handler.onClose(self, code: code, reason: reason) }
 }

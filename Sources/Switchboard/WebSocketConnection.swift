@@ -11,7 +11,8 @@ import Synchronization
 /// `close(code:reason:)`, which hop to the loop when called off it.
 final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     let tcp: TCPConnection
-    private let configuration: WebSocketConfiguration
+    private let settings: WebSocketSettings
+    private var configuration: WebSocketConfiguration { settings.configuration }
     private let context: LoopContext
     private var session: WebSocketSession
     var sink: (any WebSocketEventSink)?
@@ -28,9 +29,10 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     private var awaitingLifeSince: UInt64?
     private var lastMessageAt: UInt64
 
-    init(tcp: TCPConnection, configuration: WebSocketConfiguration, context: LoopContext) {
+    init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext) {
+        let configuration = settings.configuration
         self.tcp = tcp
-        self.configuration = configuration
+        self.settings = settings
         self.context = context
         session = WebSocketSession(configuration: WebSocketWireConfiguration(maxMessageSize: configuration.maxMessageSize))
         lastMessageAt = tcp.loop.now

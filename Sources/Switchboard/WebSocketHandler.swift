@@ -6,7 +6,7 @@ public import SwitchboardWire
 /// Every method runs on the connection's loop thread and must not block;
 /// `WebSocket` itself may be used from any thread (hand slow work off and
 /// send the result from there).
-public protocol WebSocketHandler: Sendable {
+public protocol WebSocketHandler<UserData>: Sendable {
     /// Per-connection data that `authenticate` attaches (a user id, a
     /// session). `Void` when there is none.
     associatedtype UserData: Sendable = Void

@@ -4,7 +4,8 @@ import SwitchboardWire
 
 /// A WebSocket endpoint: decides upgrades and opens connections.
 struct WebSocketRoute: Sendable {
-    let configuration: WebSocketConfiguration
+    let settings: WebSocketSettings
+    var configuration: WebSocketConfiguration { settings.configuration }
     /// Runs the handler's `authenticate` and builds the typed connection.
     let open: @Sendable (Request, TCPConnection, String?, LoopContext) throws -> WebSocketConnection
 
@@ -53,19 +54,26 @@ extension Router {
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         handler: Handler
     ) {
-        let route = WebSocketRoute(configuration: configuration) { request, tcp, subprotocol, context in
+        let settings = WebSocketSettings(configuration)
+        let route = WebSocketRoute(settings: settings) { request, tcp, subprotocol, context in
             let userData = try handler.authenticate(request)
-            let connection = WebSocketConnection(tcp: tcp, configuration: configuration, context: context)
-            let socket = WebSocket(
+            let connection = WebSocketConnection(tcp: tcp, settings: settings, context: context)
+            connection.sink = WebSocket(
                 userData: userData,
-                request: request.head,
                 subprotocol: subprotocol,
                 remoteAddress: request.remoteAddress,
-                connection: connection
+                connection: connection,
+                handler: handler
             )
-            connection.sink = TypedWebSocketSink(handler: handler, socket: socket)
             return connection
         }
         add(.get, pattern, .webSocket(route))
     }
+}
+
+/// A route's configuration, shared by reference by all its connections
+/// (a copy in each would cost an idle connection ~100 bytes).
+final class WebSocketSettings: Sendable {
+    let configuration: WebSocketConfiguration
+    init(_ configuration: WebSocketConfiguration) { self.configuration = configuration }
 }

@@ -21,7 +21,9 @@ public final class TCPConnection: @unchecked Sendable {
     private var writeInFlightBytes = 0
     private var isFlushScheduled = false
     private var state = State.open
-    private var closeError: IOError?
+    /// The libuv code that ended the connection (0: none). A code, not an
+    /// `IOError`, to keep idle connections small.
+    private var closeErrorCode: Int32 = 0
 
     var deadlineSlot = -1
     private(set) var deadline: UInt64?
@@ -60,7 +62,6 @@ public final class TCPConnection: @unchecked Sendable {
         }
         // Small messages are the norm here; the write path already batches.
         uv_tcp_nodelay(handle, 1)
-        loop.register(self)
     }
 
     deinit {
@@ -101,6 +102,9 @@ public final class TCPConnection: @unchecked Sendable {
         self.delegate = delegate
         resumeReading()
     }
+
+    /// The current delegate (to find connections of a kind at shutdown).
+    package var currentDelegate: (any TCPConnectionDelegate)? { delegate }
 
     /// Hands the connection to another delegate (a protocol upgrade). Reads
     /// continue with the new delegate.
@@ -305,7 +309,7 @@ public final class TCPConnection: @unchecked Sendable {
     private func closeNow(error: IOError?) {
         guard state != .closing, state != .closed else { return }
         state = .closing
-        closeError = error
+        closeErrorCode = error?.code ?? 0
         loop.deadlines.untrack(self)
         deadline = nil
         let handle = UnsafeMutableRawPointer(self.handle).assumingMemoryBound(to: uv_handle_t.self)
@@ -319,15 +323,10 @@ public final class TCPConnection: @unchecked Sendable {
         state = .closed
         queue.removeAll()
         handle.deallocate()
-        loop.unregister(self)
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.connectionDidClose(self, error: closeError)
+        delegate?.connectionDidClose(self, error: closeErrorCode == 0 ? nil : IOError(code: closeErrorCode, operation: "connection"))
     }
-}
-
-extension TCPConnection: LoopResource {
-    func closeForShutdown() { closeNow(error: nil) }
 }
 
 extension TCPConnection: CustomStringConvertible {
