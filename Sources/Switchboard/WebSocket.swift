@@ -69,8 +69,7 @@ public final class WebSocket<UserData: Sendable>: Sendable {
     }
 
     private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
-        guard connection.isOpen else { return .dropped }
-        return connection.send(frame: .webSocketFrame(opcode, payload))
+        connection.send(opcode, payload)
     }
 
     /// Starts the closing handshake (RFC 6455 §7.1.2). `reason` is cut to
@@ -83,14 +82,8 @@ public final class WebSocket<UserData: Sendable>: Sendable {
 extension SharedBytes {
     /// One unmasked frame: header and payload in one buffer.
     static func webSocketFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SharedBytes {
-        var header: [UInt8] = []
-        header.reserveCapacity(WebSocketFrame.maxHeaderSize)
-        WebSocketFrame.appendHeader(opcode: opcode, payloadLength: payload.count, to: &header)
-        return SharedBytes(count: header.count + payload.count) { target in
-            header.withUnsafeBytes { target.copyMemory(from: $0) }
-            if !payload.isEmpty {
-                UnsafeMutableRawBufferPointer(rebasing: target[header.count...]).copyMemory(from: payload)
-            }
+        SharedBytes(count: WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count) { target in
+            WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: target)
         }
     }
 }

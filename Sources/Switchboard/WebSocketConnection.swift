@@ -103,7 +103,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// needs them.
     private func writeSessionBytes() {
         guard session.hasOutboundBytes else { return }
-        tcp.write(SharedBytes(session.takeOutboundBytes()))
+        let bytes = session.takeOutboundBytes()
+        tcp.write(count: bytes.count) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
     }
 
     /// The closing handshake is complete (or failed): the server closes
@@ -116,15 +117,38 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     // MARK: Outbound
 
+    /// Sends an already encoded frame (shared by many connections).
     func send(frame: SharedBytes) -> SendResult {
         guard tcp.loop.inEventLoop else {
             guard isOpen else { return .dropped }
             tcp.loop.execute { _ = self.send(frame: frame) }
             return .buffered
         }
+        return admit(frame.count) { tcp.write(frame) }
+    }
+
+    /// Encodes and sends one frame. On the loop the frame is encoded
+    /// straight into the connection's output (the cork buffer when this
+    /// runs inside its read callback); elsewhere it is encoded here and
+    /// handed over.
+    func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        guard tcp.loop.inEventLoop else {
+            guard isOpen else { return .dropped }
+            let frame = SharedBytes.webSocketFrame(opcode, payload)
+            tcp.loop.execute { _ = self.send(frame: frame) }
+            return .buffered
+        }
+        let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
+        return admit(size) {
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+        }
+    }
+
+    /// Applies the slow-consumer policy, then `write`s.
+    private func admit(_ size: Int, _ write: () -> Void) -> SendResult {
         guard session.state == .open, tcp.isOpen else { return .dropped }
         let queued = tcp.queuedByteCount
-        if queued + frame.count > configuration.maxQueuedBytes, queued > 0 {
+        if queued + size > configuration.maxQueuedBytes, queued > 0 {
             switch configuration.slowConsumerPolicy.kind {
             case .drop:
                 dropped.add(1, ordering: .relaxed)
@@ -133,9 +157,9 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             }
             return .dropped
         }
-        tcp.write(frame)
+        write()
         if queued == 0 {
-            scheduleDeadline()  // a write stall can start now
+            if tcp.queuedByteCount > 0 { scheduleDeadline() }  // a write stall can start now
             return .sent
         }
         return .buffered

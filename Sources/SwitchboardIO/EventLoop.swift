@@ -27,6 +27,17 @@ public final class EventLoop: @unchecked Sendable {
     /// reads into it and the callback consumes it before the next read, so
     /// an idle connection owns no receive buffer at all.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Replies written by a connection from inside its own read callback
+    /// are copied here and leave in one write when the callback returns
+    /// ("corking"): many frames answered per wake-up cost one system call
+    /// and no allocation. Only what the kernel refuses is queued.
+    let corkBuffer: UnsafeMutableRawBufferPointer
+    static let corkCapacity = 16 * 1024
+    /// Bytes in `corkBuffer`, all belonging to `readingConnection`.
+    var corkedByteCount = 0
+    /// The connection whose read callback is running, if any.
+    unowned(unsafe) var readingConnection: TCPConnection?
+
     /// Scratch space to gather queued buffers into one `writev`.
     let gatherBuffers: UnsafeMutablePointer<uv_buf_t>
     static let gatherCapacity = 64
@@ -54,6 +65,7 @@ public final class EventLoop: @unchecked Sendable {
         wakeUp = .allocate(capacity: 1)
         flushPhase = .allocate(capacity: 1)
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        corkBuffer = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         gatherBuffers = .allocate(capacity: Self.gatherCapacity)
         deadlines = DeadlineSweep()
         do {
@@ -90,6 +102,7 @@ public final class EventLoop: @unchecked Sendable {
         wakeUp.deallocate()
         flushPhase.deallocate()
         readBuffer.deallocate()
+        corkBuffer.deallocate()
         gatherBuffers.deallocate()
     }
 

@@ -143,7 +143,10 @@ public final class TCPConnection: @unchecked Sendable {
     private func didRead(count: Int, buffer: uv_buf_t) {
         if count > 0 {
             guard state == .open, let delegate else { return }  // lingering: discard
+            loop.readingConnection = self
             delegate.connection(self, didRead: UnsafeRawBufferPointer(start: buffer.base, count: count))
+            loop.readingConnection = nil
+            flushCork()
         } else if count == Int(UV_EOF.rawValue) {
             if state == .open, let delegate {
                 delegate.connectionDidReachEndOfInput(self)
@@ -181,12 +184,56 @@ public final class TCPConnection: @unchecked Sendable {
 
     // MARK: Writing
 
+    /// Writes `count` bytes that `fill` produces. Inside this connection's
+    /// own read callback they are copied into the loop's cork buffer and
+    /// leave in one write when the callback returns; anywhere else they go
+    /// into a new buffer on the queue. Returns `false` when the connection
+    /// no longer accepts writes.
+    @discardableResult
+    public func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        loop.assertInEventLoop()
+        guard state == .open else { return false }
+        if loop.readingConnection === self, count <= EventLoop.corkCapacity {
+            if loop.corkedByteCount + count > EventLoop.corkCapacity { flushCork() }
+            if queue.isEmpty, writeRequest == nil, state == .open {
+                let start = loop.corkedByteCount
+                fill(UnsafeMutableRawBufferPointer(rebasing: loop.corkBuffer[start..<(start + count)]))
+                loop.corkedByteCount += count
+                return true
+            }
+        }
+        return write(SharedBytes(count: count, initialize: fill))
+    }
+
+    /// Writes the corked bytes: straight to the kernel when it takes them,
+    /// otherwise the rest is queued behind an asynchronous write.
+    private func flushCork() {
+        let count = loop.corkedByteCount
+        guard count > 0, loop.readingConnection === self || loop.readingConnection == nil else { return }
+        loop.corkedByteCount = 0
+        guard state == .open || state == .closingAfterFlush, queue.isEmpty, writeRequest == nil else { return }
+        var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
+        let written = Int(uv_try_write(stream, &buffer, 1))
+        if written < 0, written != Int(UV_EAGAIN.rawValue) {
+            closeNow(error: IOError(code: Int32(written), operation: "write"))
+            return
+        }
+        let taken = max(written, 0)
+        lastWriteProgress = loop.now
+        if taken < count {
+            queue.append(SharedBytes(UnsafeRawBufferPointer(rebasing: loop.corkBuffer[taken..<count])))
+            startAsyncWrite()
+        }
+    }
+
     /// Queues `bytes`; they leave in this loop turn's gathered write.
     /// Returns `false` when the connection no longer accepts writes.
     @discardableResult
     public func write(_ bytes: SharedBytes) -> Bool {
         loop.assertInEventLoop()
         guard state == .open else { return false }
+        // Corked bytes were written first: they must leave first.
+        if loop.readingConnection === self { flushCork() }
         if queue.isEmpty { lastWriteProgress = loop.now }
         queue.append(bytes)
         scheduleFlush()
@@ -275,6 +322,7 @@ public final class TCPConnection: @unchecked Sendable {
     public func closeAfterFlush() {
         loop.assertInEventLoop()
         guard state == .open else { return }
+        if loop.readingConnection === self { flushCork() }
         state = .closingAfterFlush
         setDeadlineInternal(Self.lingerTimeout)
         if queue.isEmpty && writeRequest == nil { startLingering() }
@@ -308,6 +356,7 @@ public final class TCPConnection: @unchecked Sendable {
 
     private func closeNow(error: IOError?) {
         guard state != .closing, state != .closed else { return }
+        if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
         state = .closing
         closeErrorCode = error?.code ?? 0
         loop.deadlines.untrack(self)

@@ -71,6 +71,43 @@ public enum WebSocketFrame {
         }
     }
 
+    /// The size of an unmasked server frame's header for `payloadLength`
+    /// (2, 4 or 10 bytes: RFC 6455 §5.2's three length forms).
+    public static func serverHeaderSize(payloadLength: Int) -> Int {
+        payloadLength <= maxShortPayloadLength ? 2 : (payloadLength <= maxMediumPayloadLength ? 4 : 10)
+    }
+
+    /// Writes one unmasked server frame, header then payload, into
+    /// `target`, which must be exactly `serverHeaderSize + payload.count`
+    /// bytes: the write path encodes straight into its output buffer.
+    public static func writeServerFrame(
+        opcode: WebSocketOpcode,
+        rsv1: Bool = false,
+        payload: UnsafeRawBufferPointer,
+        into target: UnsafeMutableRawBufferPointer
+    ) {
+        let length = payload.count
+        let headerSize = serverHeaderSize(payloadLength: length)
+        precondition(target.count == headerSize + length, "frame buffer of the wrong size")
+        target[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode.rawValue
+        switch headerSize {
+        case 2:
+            target[1] = UInt8(truncatingIfNeeded: length)
+        case 4:
+            target[1] = mediumLengthMarker
+            target[2] = UInt8(truncatingIfNeeded: length >> 8)
+            target[3] = UInt8(truncatingIfNeeded: length)
+        default:
+            target[1] = longLengthMarker
+            for index in 0..<8 {
+                target[2 + index] = UInt8(truncatingIfNeeded: UInt64(length) >> UInt64(56 - 8 * index))
+            }
+        }
+        if length > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: target[headerSize...]).copyMemory(from: payload)
+        }
+    }
+
     /// One whole frame, header and payload, in one array; the payload is masked when a key is
     /// given (RFC 6455 §5.3).
     public static func encode(

@@ -88,3 +88,37 @@ struct ConnectionTests {
         }
     }
 }
+
+/// Inside its read callback writes corked pieces, shared buffers and
+/// pieces larger than the cork, interleaved, numbered in order.
+final class MixedWriter: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        for index in 0..<3_000 {
+            let line = Array("\(index)\n".utf8)
+            switch index % 3 {
+            case 0:
+                connection.write(count: line.count) { target in line.withUnsafeBytes { target.copyMemory(from: $0) } }
+            case 1:
+                connection.write(SharedBytes(line))
+            default:
+                // Padded past the cork's capacity every so often.
+                let padded = index % 300 == 2 ? line + [UInt8](repeating: UInt8(ascii: "\n"), count: 20_000) : line
+                connection.write(count: padded.count) { target in padded.withUnsafeBytes { target.copyMemory(from: $0) } }
+            }
+        }
+        connection.closeAfterFlush()
+    }
+}
+
+@Suite("Corked writes")
+struct CorkTests {
+    @Test func corkedQueuedAndOversizedWritesKeepTheirOrder() throws {
+        try withEchoServer(delegate: { MixedWriter() }) { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("go")
+            let lines = String(decoding: try client.receiveUntilClosed(), as: UTF8.self)
+                .split(separator: "\n").map { Int($0)! }
+            #expect(lines == Array(0..<3_000))
+        }
+    }
+}
