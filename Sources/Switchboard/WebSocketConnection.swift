@@ -14,7 +14,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     private let settings: WebSocketSettings
     private var configuration: WebSocketConfiguration { settings.configuration }
     private let context: LoopContext
-    private var session: WebSocketSession
+    // Loop-confined: exclusivity checks skipped on the hot path.
+    @exclusivity(unchecked) private var session: WebSocketSession
     var sink: (any WebSocketEventSink)?
 
     private let openFlag = Atomic<Bool>(true)

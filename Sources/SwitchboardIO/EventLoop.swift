@@ -34,7 +34,7 @@ public final class EventLoop: @unchecked Sendable {
     let corkBuffer: UnsafeMutableRawBufferPointer
     static let corkCapacity = 16 * 1024
     /// Bytes in `corkBuffer`, all belonging to `readingConnection`.
-    var corkedByteCount = 0
+    @exclusivity(unchecked) var corkedByteCount = 0
     /// The connection whose read callback is running, if any.
     unowned(unsafe) var readingConnection: TCPConnection?
 
@@ -42,7 +42,7 @@ public final class EventLoop: @unchecked Sendable {
     let gatherBuffers: UnsafeMutablePointer<uv_buf_t>
     static let gatherCapacity = 64
 
-    private var pendingFlushes: [TCPConnection] = []
+    @exclusivity(unchecked) private var pendingFlushes: [TCPConnection] = []
     private var resources: [ObjectIdentifier: any LoopResource] = [:]
     let deadlines: DeadlineSweep
 

@@ -16,11 +16,14 @@ public final class TCPConnection: @unchecked Sendable {
     public let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     private var delegate: (any TCPConnectionDelegate)?
-    private var queue = WriteQueue()
+    // Loop-confined: no concurrent access is possible, so the runtime's
+    // exclusivity checks (measured at ~17% of the echo path) are skipped
+    // on the hot fields.
+    @exclusivity(unchecked) private var queue = WriteQueue()
     private var writeRequest: UnsafeMutablePointer<uv_write_t>?
     private var writeInFlightBytes = 0
-    private var isFlushScheduled = false
-    private var state = State.open
+    @exclusivity(unchecked) private var isFlushScheduled = false
+    @exclusivity(unchecked) private var state = State.open
     /// The libuv code that ended the connection (0: none). A code, not an
     /// `IOError`, to keep idle connections small.
     private var closeErrorCode: Int32 = 0
