@@ -33,7 +33,7 @@ public final class Server: Sendable {
     public func start() throws -> SocketAddress {
         try state.withLock { state in
             guard case .idle = state else { throw ServerError.alreadyStarted }
-            let group = try EventLoopGroup(loopCount: configuration.loopCount)
+            let group = try EventLoopGroup(loopCount: configuration.loopCount, readBufferSize: configuration.readBufferSize)
             let routes = router.freeze()
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration) }
             do {

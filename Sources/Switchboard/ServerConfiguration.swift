@@ -17,6 +17,10 @@ public struct ServerConfiguration: Sendable {
     public var distribution: ConnectionDistribution
     /// Kernel listen backlog.
     public var backlog: Int32
+    /// Bytes each loop reads at once into its one receive buffer, shared
+    /// by all its connections (so a connection has no read buffer of its
+    /// own). Default 64 KiB: many frames per read.
+    public var readBufferSize: Int
     /// Plain HTTP limits and timeouts.
     public var http: HTTPConfiguration
     /// How long `stop()` waits for WebSocket connections to finish their
@@ -31,6 +35,7 @@ public struct ServerConfiguration: Sendable {
         loopCount: Int = System.coreCount,
         distribution: ConnectionDistribution = .reusePort,
         backlog: Int32 = TCPListener.defaultBacklog,
+        readBufferSize: Int = EventLoopGroup.defaultReadBufferSize,
         http: HTTPConfiguration = HTTPConfiguration(),
         shutdownGracePeriod: UInt64 = 2_000,
         logger: Logger = Logger(label: "switchboard")
@@ -40,6 +45,7 @@ public struct ServerConfiguration: Sendable {
         self.loopCount = loopCount
         self.distribution = distribution
         self.backlog = backlog
+        self.readBufferSize = readBufferSize
         self.http = http
         self.shutdownGracePeriod = shutdownGracePeriod
         self.logger = logger

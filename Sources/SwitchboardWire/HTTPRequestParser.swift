@@ -240,24 +240,11 @@ public struct HTTPRequestParser: Sendable {
         resetRequestState()
     }
 
-    /// Frees the buffer's storage once every byte in it is consumed.
     private mutating func releaseIfConsumed() {
-        if readIndex == buffer.count {
-            buffer = []
-            readIndex = 0
-        }
+        ReceiveBufferPolicy.releaseIfConsumed(&buffer, &readIndex)
     }
 
-    /// Drops the consumed prefix before appending, so the buffer holds only live bytes.
-    /// Moving at most as many bytes as were consumed keeps the cost amortised O(1) per byte.
     private mutating func compactBeforeAppend() {
-        guard readIndex > 0 else { return }
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-        } else if readIndex >= buffer.count - readIndex {
-            buffer.removeSubrange(..<readIndex)
-            readIndex = 0
-        }
+        ReceiveBufferPolicy.compactBeforeAppend(&buffer, &readIndex)
     }
 }
