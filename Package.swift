@@ -70,6 +70,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardHubTests",
+            dependencies: ["SwitchboardHub"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardIOTests",
             dependencies: ["SwitchboardIO", "TestSupport"],
             swiftSettings: strictSettings

@@ -2,8 +2,9 @@
 //
 //   PORT=9000 swift run -c release BenchHost
 //
-// GET /health answers "ok"; /echo echoes every WebSocket message. The
-// topic routes (/topic/NAME, POST /publish/NAME) arrive with the hub.
+// GET /health answers "ok"; /echo echoes every WebSocket message;
+// /topic/NAME subscribes to NAME and publishes what it receives there;
+// POST /publish/NAME publishes its body to NAME as one binary message.
 import Foundation
 import Switchboard
 
@@ -24,6 +25,22 @@ struct Echo: WebSocketHandler {
 // The bench client sends no Origin and needs 16 MiB messages (PROTOCOL.md).
 let benchSocket = WebSocketConfiguration(origins: .any, maxMessageSize: 16 << 20, maxQueuedBytes: 64 << 20)
 server.webSocket("/echo", configuration: benchSocket, handler: Echo())
+
+/// Subscribes each connection to its topic; every message it sends is
+/// published to that topic, the sender included, opcode kept.
+struct TopicMember: WebSocketHandler {
+    let pubsub: PubSub
+    func authenticate(_ request: Request) throws -> String { request.parameters["name"] ?? "" }
+    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
+    func onText(_ socket: WebSocket<String>, _ text: String) { pubsub.publish(socket.userData, text: text) }
+    func onBinary(_ socket: WebSocket<String>, _ data: [UInt8]) { pubsub.publish(socket.userData, binary: data) }
+}
+
+server.webSocket("/topic/:name", configuration: benchSocket, handler: TopicMember(pubsub: server.pubsub))
+server.router.post("/publish/:name") { request in
+    server.pubsub.publish(request.parameters["name"] ?? "", binary: request.body)
+    return .text("ok")
+}
 
 do {
     try server.runUntilTerminated()

@@ -11,14 +11,16 @@ final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     let routes: RouteTable
     let configuration: ServerConfiguration
+    let pubsub: PubSub
     /// The open WebSocket connections of this loop, readable from the
     /// thread that stops the server (it waits for them to close).
     let webSocketCount = Atomic<Int>(0)
     private var dateSecond = -1
     private var dateValue = ""
 
-    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration) {
+    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub) {
         self.loop = loop
+        self.pubsub = pubsub
         self.routes = routes
         self.configuration = configuration
     }

@@ -15,6 +15,8 @@ public final class Server: Sendable {
     public let configuration: ServerConfiguration
     /// Register routes here before `start()`.
     public let router = Router()
+    /// Topics: subscribe WebSocket connections, publish from any thread.
+    public let pubsub: PubSub
     private let state = Mutex(State.idle)
 
     private enum State {
@@ -25,6 +27,7 @@ public final class Server: Sendable {
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
+        pubsub = PubSub(loopCount: configuration.loopCount)
     }
 
     /// Binds, starts the loops, and returns the bound address (with the
@@ -35,7 +38,8 @@ public final class Server: Sendable {
             guard case .idle = state else { throw ServerError.alreadyStarted }
             let group = try EventLoopGroup(loopCount: configuration.loopCount, readBufferSize: configuration.readBufferSize)
             let routes = router.freeze()
-            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration) }
+            pubsub.attach(group)
+            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub) }
             do {
                 let listener = try TCPListener(
                     address: SocketAddress(host: configuration.host, port: configuration.port),

@@ -226,6 +226,29 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     private static let ping = SharedBytes(WebSocketFrame.encode(opcode: .ping, payload: [UInt8]()))
 
+    // MARK: Topics
+
+    private var hasSubscriptions = false
+
+    /// Runs `body` on the connection's loop: now if already there.
+    func onLoop(_ body: @escaping @Sendable (WebSocketConnection) -> Void) {
+        if tcp.loop.inEventLoop {
+            body(self)
+        } else {
+            tcp.loop.execute { body(self) }
+        }
+    }
+
+    func subscribe(_ topic: String) {
+        guard tcp.isOpen else { return }
+        hasSubscriptions = true
+        context.pubsub.hub.subscribe(self, onLoop: tcp.loop.index, to: topic)
+    }
+
+    func unsubscribe(_ topic: String) {
+        context.pubsub.hub.unsubscribe(self, onLoop: tcp.loop.index, from: topic)
+    }
+
     // MARK: End
 
     func connectionDidReachEndOfInput(_ connection: TCPConnection) {
@@ -235,6 +258,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
         openFlag.store(false, ordering: .relaxed)
+        if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
         context.webSocketClosed(self)
         let sink = self.sink
         self.sink = nil  // breaks the connection → sink → socket → connection cycle

@@ -1,0 +1,84 @@
+public import SwitchboardHub
+import SwitchboardIO
+import SwitchboardWire
+import Synchronization
+
+/// Topics for a server's WebSocket connections: subscribe connections from
+/// their handlers, publish from anywhere.
+///
+/// A publish encodes its frame once into a buffer that every subscriber's
+/// write queue shares, takes one registry lock briefly, and posts one task
+/// to each loop that has subscribers of the topic; each loop appends the
+/// frame to its local subscribers' queues and writes each subscriber once
+/// per loop turn. Every subscriber of a topic sees its messages in the same
+/// order. A subscriber that cannot keep up is handled by its route's
+/// `SlowConsumerPolicy` and never delays the others.
+public final class PubSub: Sendable {
+    let hub: Hub<WebSocketConnection, SharedBytes>
+    private let loops = LoopSlot()
+
+    init(loopCount: Int) {
+        let loops = self.loops
+        hub = Hub(
+            loopCount: loopCount,
+            schedule: { index, task in
+                // Before the server starts there are no loops, and so no subscribers either.
+                loops.reference.load()?.loops[index].execute(task)
+            },
+            deliver: { connection, frame in
+                _ = connection.send(frame: frame)
+            }
+        )
+    }
+
+    func attach(_ group: EventLoopGroup) {
+        _ = loops.reference.storeIfNil(LoopList(loops: group.loops))
+    }
+
+    /// Publishes a text message to `topic`. Safe from any thread; returns at
+    /// once with the number of subscribers it will reach (an estimate when
+    /// subscribers join or leave at the same moment).
+    @discardableResult
+    public func publish(_ topic: String, text: String) -> Int {
+        var text = text
+        let frame = text.withUTF8 { SharedBytes.webSocketFrame(.text, UnsafeRawBufferPointer($0)) }
+        return hub.publish(frame, to: topic)
+    }
+
+    /// Publishes a binary message to `topic`. See `publish(_:text:)`.
+    @discardableResult
+    public func publish(_ topic: String, binary: [UInt8]) -> Int {
+        let frame = binary.withUnsafeBytes { SharedBytes.webSocketFrame(.binary, $0) }
+        return hub.publish(frame, to: topic)
+    }
+
+    /// Subscribers of `topic` across all loops.
+    public func subscriberCount(of topic: String) -> Int { hub.subscriberCount(of: topic) }
+
+    /// Topics with at least one subscriber.
+    public var topicCount: Int { hub.topicCount }
+}
+
+/// The server's loops, set once when it starts; read without a lock on
+/// every publish.
+private final class LoopSlot: Sendable {
+    let reference = AtomicLazyReference<LoopList>()
+}
+
+private final class LoopList: Sendable {
+    let loops: [EventLoop]
+    init(loops: [EventLoop]) { self.loops = loops }
+}
+
+extension WebSocket {
+    /// Subscribes this connection to `topic`. Safe from any thread (off the
+    /// connection's loop it takes effect on that loop, soon).
+    public func subscribe(_ topic: String) {
+        connection.onLoop { $0.subscribe(topic) }
+    }
+
+    /// Unsubscribes this connection from `topic`. Safe from any thread.
+    public func unsubscribe(_ topic: String) {
+        connection.onLoop { $0.unsubscribe(topic) }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+@testable import Switchboard
+
+/// Subscribes to `?topic=` on open; "sub X" / "unsub X" change topics; any
+/// other text is published to the first topic.
+struct TopicHandler: WebSocketHandler {
+    let pubsub: PubSub
+    func authenticate(_ request: Request) throws -> String { request.queryValue("topic") ?? "none" }
+    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
+    func onText(_ socket: WebSocket<String>, _ text: String) {
+        if text.hasPrefix("sub ") {
+            socket.subscribe(String(text.dropFirst(4)))
+            socket.send(text: "subscribed")
+        } else if text.hasPrefix("unsub ") {
+            socket.unsubscribe(String(text.dropFirst(6)))
+            socket.send(text: "unsubscribed")
+        } else {
+            pubsub.publish(socket.userData, text: text)
+        }
+    }
+}
+
+func withPubSubServer(_ body: (Server, Int) throws -> Void) throws {
+    try withServer(loops: 2, routes: { _ in }) { server, port in
+        try body(server, port)
+    }
+}
+
+/// Waits until `condition` holds or `seconds` pass.
+func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        usleep(2_000)
+    }
+    return condition()
+}
+
+@Suite("Pub/sub over real sockets")
+struct PubSubTests {
+    static func server() -> Server {
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2))
+        server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
+        return server
+    }
+
+    @Test func everySubscriberOnEveryLoopGetsEveryMessageInOrder() throws {
+        let server = Self.server()
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let subscribers = try (0..<6).map { _ in try TestWebSocket(port: port, path: "/topic?topic=news") }
+        let other = try TestWebSocket(port: port, path: "/topic?topic=sports")
+        #expect(eventually { server.pubsub.subscriberCount(of: "news") == 6 })
+        #expect(server.pubsub.topicCount == 2)
+        // Connections are spread over both loops.
+        #expect(server.group!.loops.allSatisfy { $0.acceptedConnectionCount > 0 })
+        // Two publishing threads at once: both orders interleave, but every
+        // subscriber must see the same interleaving.
+        // Real threads: the cooperative pool may be busy with blocking tests.
+        for thread in 0..<2 {
+            Thread.detachNewThread {
+                for index in 0..<500 { server.pubsub.publish("news", text: "\(thread):\(index)") }
+            }
+        }
+        var sequences: [[String]] = []
+        for subscriber in subscribers {
+            var received: [String] = []
+            for _ in 0..<1_000 { received.append(try subscriber.receiveNonPing().text) }
+            sequences.append(received)
+        }
+        for sequence in sequences {
+            #expect(sequence == sequences[0])
+            for thread in 0..<2 {
+                #expect(sequence.filter { $0.hasPrefix("\(thread):") } == (0..<500).map { "\(thread):\($0)" })
+            }
+        }
+        // Topic isolation: nothing of "news" reached "sports".
+        #expect(server.pubsub.publish("sports", text: "goal") == 1)
+        #expect(try other.receiveNonPing().text == "goal")
+        #expect(server.pubsub.publish("nobody", text: "x") == 0)
+    }
+
+    @Test func unsubscribeAndCloseRemoveSubscriptions() throws {
+        let server = Self.server()
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let client = try TestWebSocket(port: port, path: "/topic?topic=a")
+        try client.send(text: "sub b")
+        #expect(try client.receiveNonPing().text == "subscribed")
+        #expect(server.pubsub.topicCount == 2)
+        try client.send(text: "unsub a")
+        #expect(try client.receiveNonPing().text == "unsubscribed")
+        #expect(server.pubsub.subscriberCount(of: "a") == 0)
+        #expect(server.pubsub.publish("b", text: "still b") == 1)
+        #expect(try client.receiveNonPing().text == "still b")
+        try client.send(opcode: .close, [0x03, 0xE8])
+        #expect(client.socket.isClosedByPeer())
+        #expect(eventually { server.pubsub.topicCount == 0 })
+    }
+
+    @Test func tenThousandConnectSubscribeCloseCyclesLeaveNothingBehind() throws {
+        raiseFileLimit()
+        let server = Self.server()
+        let port = try server.start().port
+        let group = server.group!
+        var batch: [TestWebSocket] = []
+        for cycle in 0..<10_000 {
+            batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)"))
+            if batch.count == 100 {
+                // Half leave with a close frame, half just drop the TCP connection.
+                for (index, client) in batch.enumerated() where index.isMultiple(of: 2) {
+                    try client.send(opcode: .close, [0x03, 0xE8])
+                }
+                batch.removeAll()
+            }
+        }
+        #expect(eventually(seconds: 10) { server.pubsub.topicCount == 0 }, "topics left: \(server.pubsub.topicCount)")
+        #expect(eventually(seconds: 10) { group.loops.allSatisfy { $0.liveConnectionCount == 0 } })
+        try server.stop()
+    }
+}
