@@ -36,20 +36,49 @@ public final class PubSub: Sendable {
     }
 
     /// Publishes a text message to `topic`. Safe from any thread; returns at
-    /// once with the number of subscribers it will reach (an estimate when
-    /// subscribers join or leave at the same moment).
+    /// once with the number of local subscribers it will reach (an estimate
+    /// when subscribers join or leave at the same moment). With a
+    /// backplane, the message also goes to the other nodes.
     @discardableResult
     public func publish(_ topic: String, text: String) -> Int {
         var text = text
-        let frame = text.withUTF8 { SharedBytes.webSocketFrame(.text, UnsafeRawBufferPointer($0)) }
-        return hub.publish(frame, to: topic)
+        return text.withUTF8 { publish(topic, UnsafeRawBufferPointer($0), isText: true) }
     }
 
     /// Publishes a binary message to `topic`. See `publish(_:text:)`.
     @discardableResult
     public func publish(_ topic: String, binary: [UInt8]) -> Int {
-        let frame = binary.withUnsafeBytes { SharedBytes.webSocketFrame(.binary, $0) }
+        binary.withUnsafeBytes { publish(topic, $0, isText: false) }
+    }
+
+    private func publish(_ topic: String, _ payload: UnsafeRawBufferPointer, isText: Bool) -> Int {
+        let reached = hub.publish(SharedBytes.webSocketFrame(isText ? .text : .binary, payload), to: topic)
+        backplane?.publish(topic, payload: Array(payload), isText: isText)
+        return reached
+    }
+
+    /// Delivers to this node's subscribers only (messages from a backplane).
+    func publishLocally(_ topic: String, payload: [UInt8], isText: Bool) -> Int {
+        let frame = payload.withUnsafeBytes { SharedBytes.webSocketFrame(isText ? .text : .binary, $0) }
         return hub.publish(frame, to: topic)
+    }
+
+    // MARK: Backplane
+
+    private var backplane: (any Backplane)? { backplaneSlot.backplane }
+    private let backplaneSlot = BackplaneSlot()
+
+    /// Connects the backplane when the server starts.
+    func start(_ backplane: (any Backplane)?) throws {
+        guard let backplane else { return }
+        hub.onTopicCreated = { topic in backplane.topicsChanged(topic) }
+        hub.onTopicRemoved = { topic in backplane.topicsChanged(topic) }
+        try backplane.start(BackplaneInbox(pubsub: self))
+        backplaneSlot.set(backplane)
+    }
+
+    func stopBackplane() {
+        backplaneSlot.backplane?.stop()
     }
 
     /// Subscribers of `topic` across all loops.
@@ -57,6 +86,17 @@ public final class PubSub: Sendable {
 
     /// Topics with at least one subscriber.
     public var topicCount: Int { hub.topicCount }
+}
+
+/// The backplane, set once when the server starts; read on every publish.
+private final class BackplaneSlot: Sendable {
+    private let reference = AtomicLazyReference<Box>()
+    private final class Box: Sendable {
+        let backplane: any Backplane
+        init(_ backplane: any Backplane) { self.backplane = backplane }
+    }
+    var backplane: (any Backplane)? { reference.load()?.backplane }
+    func set(_ backplane: any Backplane) { _ = reference.storeIfNil(Box(backplane)) }
 }
 
 /// The server's loops, set once when it starts; read without a lock on

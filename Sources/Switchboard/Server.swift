@@ -39,6 +39,12 @@ public final class Server: Sendable {
             let group = try EventLoopGroup(loopCount: configuration.loopCount, readBufferSize: configuration.readBufferSize)
             let routes = router.freeze()
             pubsub.attach(group)
+            do {
+                try pubsub.start(configuration.backplane)
+            } catch {
+                group.shutdown()
+                throw error
+            }
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub) }
             do {
                 let listener = try TCPListener(
@@ -87,6 +93,7 @@ public final class Server: Sendable {
         }
         guard let (group, listener, contexts) = running else { return }
         listener.close()
+        pubsub.stopBackplane()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
         for context in contexts {

@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// How long `stop()` waits for WebSocket connections to finish their
     /// close after the 1001, in ms. Default 2 s.
     public var shutdownGracePeriod: UInt64
+    /// Carries publishes to and from other Switchboard processes (the
+    /// Redis backplane). Default `nil`: one process, nothing to run.
+    public var backplane: (any Backplane)?
     /// Where the server logs refusals it cannot send back and handler errors.
     public var logger: Logger
 
@@ -38,6 +41,7 @@ public struct ServerConfiguration: Sendable {
         readBufferSize: Int = EventLoopGroup.defaultReadBufferSize,
         http: HTTPConfiguration = HTTPConfiguration(),
         shutdownGracePeriod: UInt64 = 2_000,
+        backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
         self.host = host
@@ -48,6 +52,7 @@ public struct ServerConfiguration: Sendable {
         self.readBufferSize = readBufferSize
         self.http = http
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.backplane = backplane
         self.logger = logger
     }
 }

@@ -230,6 +230,11 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     private var hasSubscriptions = false
 
+    /// Topics this connection is subscribed to (on its loop).
+    var subscriptionCount: Int {
+        hasSubscriptions ? context.pubsub.hub.topics(of: self, onLoop: tcp.loop.index).count : 0
+    }
+
     /// Runs `body` on the connection's loop: now if already there.
     func onLoop(_ body: @escaping @Sendable (WebSocketConnection) -> Void) {
         if tcp.loop.inEventLoop {
