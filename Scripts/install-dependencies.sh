@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages Switchboard builds and tests with, if any is
 # missing (Debian/Ubuntu; uses sudo when not root), and the Python client
-# library the integration tests drive the server with.
+# library the integration tests drive the server with. Chromium runs the
+# JavaScript client's tests headless.
 set -euo pipefail
 
-packages=(libuv1-dev pkg-config curl python3-pip)
+packages=(libuv1-dev pkg-config curl python3-pip chromium)
 # Node's built-in WebSocket (node >= 20) is one of the test clients.
 command -v node >/dev/null || packages+=(nodejs)
 missing=()
