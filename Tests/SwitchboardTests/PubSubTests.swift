@@ -107,6 +107,11 @@ struct PubSubTests {
         let port = try server.start().port
         let group = server.group!
         var batch: [TestWebSocket] = []
+        // Warm up (allocator arenas, loop buffers, the listener), then
+        // measure from here.
+        for _ in 0..<200 { _ = try TestWebSocket(port: port, path: "/topic?topic=warm") }
+        #expect(eventually(seconds: 10) { server.pubsub.topicCount == 0 })
+        let baseline = residentBytes()
         for cycle in 0..<10_000 {
             batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)"))
             if batch.count == 100 {
@@ -119,6 +124,17 @@ struct PubSubTests {
         }
         #expect(eventually(seconds: 10) { server.pubsub.topicCount == 0 }, "topics left: \(server.pubsub.topicCount)")
         #expect(eventually(seconds: 10) { group.loops.allSatisfy { $0.liveConnectionCount == 0 } })
+        // Back near the baseline: what 10,000 connections held is released
+        // (a leak of even 1 KiB each would show as 10 MB).
+        let growth = residentBytes() - baseline
+        #expect(growth < 8 << 20, "RSS grew by \(growth >> 10) KiB over 10,000 cycles")
         try server.stop()
     }
+}
+
+/// This process's resident memory (VmRSS), in bytes.
+func residentBytes() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
 }
