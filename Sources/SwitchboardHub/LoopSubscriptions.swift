@@ -4,15 +4,22 @@
 /// is kept and removal is O(1); tombstones are squeezed out once they
 /// outnumber the live subscribers, but never while a delivery walks `slots`.
 ///
-/// Confined to its loop, like the `LoopSubscriptions` that owns it.
+/// Confined to its loop, like the `LoopSubscriptions` that owns it, which is
+/// why the fields skip the runtime's exclusivity checks: a delivery reads
+/// `slots` once per subscriber, around calls it cannot see into.
+///
+/// The slots hold `AnyObject`, not `Subscriber`: the hub is generic and not
+/// specialized for its integrator's types, so a `[Subscriber?]` would be
+/// read through generic value witnesses on every delivery. Every stored
+/// object is a `Subscriber` (only `append` stores), so the cast back is free.
 final class TopicSubscribers<Subscriber: AnyObject> {
     /// Subscribers in subscription order; `nil` marks one that left.
-    private(set) var slots: ContiguousArray<Subscriber?> = []
+    @exclusivity(unchecked) private var slots: ContiguousArray<AnyObject?> = []
     /// Position of each live subscriber in `slots`.
-    private var positions: [ObjectIdentifier: Int] = [:]
+    @exclusivity(unchecked) private var positions: [ObjectIdentifier: Int] = [:]
     /// Deliveries in progress over `slots` (more than one if a delivery
     /// callback publishes to the same topic and the loop runs it inline).
-    private var deliveryDepth = 0
+    @exclusivity(unchecked) private var deliveryDepth = 0
 
     /// Tombstones tolerated before compaction is considered, so small topics
     /// with churn do not rebuild on every removal.
@@ -44,7 +51,9 @@ final class TopicSubscribers<Subscriber: AnyObject> {
         let end = slots.count
         var index = 0
         while index < end {
-            if let subscriber = slots[index] { deliver(subscriber) }
+            // Retained for the call: `deliver` may unsubscribe it, which
+            // releases the slot's reference.
+            if let subscriber = slots[index] { deliver(unsafeDowncast(subscriber, to: Subscriber.self)) }
             index += 1
         }
         deliveryDepth -= 1
@@ -56,7 +65,7 @@ final class TopicSubscribers<Subscriber: AnyObject> {
         guard deliveryDepth == 0, tombstones > Self.compactionSlack, tombstones > positions.count else {
             return
         }
-        var compacted = ContiguousArray<Subscriber?>()
+        var compacted = ContiguousArray<AnyObject?>()
         compacted.reserveCapacity(positions.count)
         for case let subscriber? in slots {
             positions[ObjectIdentifier(subscriber)] = compacted.count
@@ -76,9 +85,9 @@ final class TopicSubscribers<Subscriber: AnyObject> {
 /// which also keeps each `ObjectIdentifier` unique while it is a key.
 final class LoopSubscriptions<Subscriber: AnyObject>: @unchecked Sendable {
     /// Local subscribers of each topic that has any on this loop.
-    private var subscribers: [String: TopicSubscribers<Subscriber>] = [:]
+    @exclusivity(unchecked) private var subscribers: [String: TopicSubscribers<Subscriber>] = [:]
     /// Topics of each local subscriber that has any.
-    private var topicsBySubscriber: [ObjectIdentifier: Set<String>] = [:]
+    @exclusivity(unchecked) private var topicsBySubscriber: [ObjectIdentifier: Set<String>] = [:]
 
     /// Adds `subscriber` to `topic`. Returns false if it was already there.
     func add(_ subscriber: Subscriber, to topic: String) -> Bool {

@@ -118,8 +118,9 @@ public final class TCPConnection: @unchecked Sendable {
 
     /// Loop time (ms) when the kernel last accepted queued bytes, or when
     /// the queue was last empty: a peer that stops reading shows up as a
-    /// non-empty queue whose progress time stops moving.
-    public private(set) var lastWriteProgress: UInt64 = 0
+    /// non-empty queue whose progress time stops moving. Loop-confined and
+    /// written on every write and flush: unchecked, like the queue.
+    @exclusivity(unchecked) public private(set) var lastWriteProgress: UInt64 = 0
 
     /// Stops reading (backpressure): the kernel's receive buffer fills and
     /// TCP flow control slows the peer down.
@@ -256,8 +257,7 @@ public final class TCPConnection: @unchecked Sendable {
         isFlushScheduled = false
         guard writeRequest == nil, state == .open || state == .closingAfterFlush else { return }
         while !queue.isEmpty {
-            let count = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
-            let total = (0..<count).reduce(0) { $0 + Int(loop.gatherBuffers[$1].len) }
+            let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
             let written = uv_try_write(stream, loop.gatherBuffers, UInt32(count))
             if written == UV_EAGAIN.rawValue {
                 startAsyncWrite()
@@ -280,8 +280,8 @@ public final class TCPConnection: @unchecked Sendable {
     private func startAsyncWrite() {
         let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        let count = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
-        writeInFlightBytes = (0..<count).reduce(0) { $0 + Int(loop.gatherBuffers[$1].len) }
+        let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
+        writeInFlightBytes = total
         writeRequest = request
         let result = uv_write(request, stream, loop.gatherBuffers, UInt32(count)) { request, status in
             let connection = Unmanaged<TCPConnection>.fromOpaque(request!.pointee.data).takeUnretainedValue()
