@@ -9,3 +9,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 Scripts/check-layers.sh
 swift build --build-tests
 swift test --skip-build
+# The hub's registry under Thread Sanitizer: concurrent publishers and
+# subscribers from many threads (a race fails the run).
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter SwitchboardHubTests

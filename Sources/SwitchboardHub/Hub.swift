@@ -44,7 +44,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     private let loops: [LoopSubscriptions<Subscriber>]
     private let schedule: @Sendable (_ loop: Int, _ task: @escaping @Sendable () -> Void) -> Void
     private let deliver: @Sendable (Subscriber, Message) -> Void
-    private let hooks = Mutex(Hooks())
+    private let hooks = Locked(Hooks())
 
     /// Creates a hub.
     /// - Parameters:

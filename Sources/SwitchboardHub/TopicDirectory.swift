@@ -4,7 +4,7 @@ import Synchronization
 /// subscribers it has on each loop.
 ///
 /// Topics are spread over a fixed number of shards (a power of two), each a
-/// `Mutex` around a dictionary, so publishers and subscribers of unrelated
+/// lock (`Locked`, see why there) around a dictionary, so publishers and subscribers of unrelated
 /// topics rarely contend. A topic has an entry only while it has at least one
 /// subscriber: the entry is removed with its last subscriber, so millions of
 /// short-lived topics leave nothing behind.
@@ -19,7 +19,7 @@ final class TopicDirectory: Sendable {
 
     /// One lock and the topics that hash to it.
     private final class Shard: Sendable {
-        let topics = Mutex<[String: Counts]>([:])
+        let topics = Locked<[String: Counts]>([:])
     }
 
     let loopCount: Int

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import SwitchboardHub
+@testable import SwitchboardHub
 
 /// What the tests publish: the topic travels in the message so a subscriber
 /// can tell where it came from.
@@ -14,7 +14,7 @@ struct Note: Sendable, Equatable {
 final class Probe: Sendable {
     let id: Int
     let loop: Int
-    private let received = Mutex<[Note]>([])
+    private let received = Locked<[Note]>([])
     /// Deliveries that ran somewhere other than on `loop`.
     let misdelivered = Atomic<Int>(0)
 
@@ -37,7 +37,7 @@ final class Probe: Sendable {
 /// N real threads, each a serial FIFO executor standing in for an event loop.
 final class TestLoops: Sendable {
     private final class Loop: Sendable {
-        let queue = Mutex<(tasks: [@Sendable () -> Void], stopping: Bool)>(([], false))
+        let queue = Locked<(tasks: [@Sendable () -> Void], stopping: Bool)>(([], false))
         let wake = DispatchSemaphore(value: 0)
         let exited = DispatchSemaphore(value: 0)
         let thread = Atomic<UInt>(0)
@@ -81,7 +81,7 @@ final class TestLoops: Sendable {
 
     /// Runs `body` on `loop` and waits for its result.
     func run<T: Sendable>(on loop: Int, _ body: @escaping @Sendable () -> T) -> T {
-        let result = Mutex<T?>(nil)
+        let result = Locked<T?>(nil)
         let done = DispatchSemaphore(value: 0)
         schedule(loop) {
             let value = body()
@@ -110,8 +110,8 @@ final class TestLoops: Sendable {
 /// Virtual loops on the calling thread: `schedule` queues, `runPending` runs
 /// everything queued, in FIFO order, telling whose loop is "current".
 final class ManualLoops: Sendable {
-    private let pending = Mutex<[(loop: Int, task: @Sendable () -> Void)]>([])
-    private let current = Mutex<Int?>(nil)
+    private let pending = Locked<[(loop: Int, task: @Sendable () -> Void)]>([])
+    private let current = Locked<Int?>(nil)
     /// Tasks scheduled since creation.
     let scheduledCount = Atomic<Int>(0)
 
@@ -142,7 +142,7 @@ final class ManualLoops: Sendable {
 
 /// Records hook calls.
 final class HookLog: Sendable {
-    let events = Mutex<[String]>([])
+    let events = Locked<[String]>([])
     let created = Atomic<Int>(0)
     let removed = Atomic<Int>(0)
 

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import SwitchboardHub
+@testable import SwitchboardHub
 import Testing
 
 /// A hub over `ManualLoops`: everything runs on the test thread.
@@ -200,8 +200,8 @@ struct HubTests {
     func reentrantDelivery() {
         let manual = ManualLoops()
         let probes = (0..<40).map { Probe(id: $0, loop: 0) }
-        let order = Mutex<[Int]>([])
-        let hubBox = Mutex<Hub<Probe, Note>?>(nil)
+        let order = Locked<[Int]>([])
+        let hubBox = Locked<Hub<Probe, Note>?>(nil)
         let late = Probe(id: 100, loop: 0)
         let hub = Hub<Probe, Note>(
             loopCount: 1,
@@ -238,7 +238,7 @@ struct HubTests {
 
     @Test("Model-based fuzz: 20,000 seeded operations against a dictionary of ordered sets")
     func modelFuzz() {
-        let log = Mutex<[(probe: Int, value: Int)]>([])
+        let log = Locked<[(probe: Int, value: Int)]>([])
         let manual = ManualLoops()
         let loopCount = 3
         let hub = Hub<Probe, Note>(
