@@ -12,7 +12,12 @@ let environment = ProcessInfo.processInfo.environment
 let port = environment["PORT"].flatMap(Int.init) ?? 9000
 // DISTRIBUTION=singleAcceptor compares the two ways of spreading connections.
 let distribution: ConnectionDistribution = environment["DISTRIBUTION"] == "singleAcceptor" ? .singleAcceptor : .reusePort
-let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port, distribution: distribution))
+// LOOPS sets the number of event loops (default: one per core).
+let loopCount = environment["LOOPS"].flatMap(Int.init) ?? System.coreCount
+// PROTOCOL.md: messages up to 16 MiB, also as POST /publish bodies.
+let http = HTTPConfiguration(limits: HTTPParserLimits(maxBodySize: 16 << 20))
+let server = Server(configuration: ServerConfiguration(
+    host: "127.0.0.1", port: port, loopCount: loopCount, distribution: distribution, http: http))
 
 server.router.get("/health") { _ in .text("ok") }
 
