@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "Switchboard", targets: ["Switchboard"]),
         .executable(name: "BenchHost", targets: ["BenchHost"]),
+        .executable(name: "ChatRoom", targets: ["ChatRoom"]),
+        .executable(name: "Ticker", targets: ["Ticker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -63,6 +65,18 @@ let package = Package(
         .target(
             name: "TestSupport",
             path: "Tests/TestSupport"
+        ),
+        .executableTarget(
+            name: "ChatRoom",
+            dependencies: ["Switchboard"],
+            path: "Examples/ChatRoom",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Ticker",
+            dependencies: ["Switchboard"],
+            path: "Examples/Ticker",
+            swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SwitchboardWireTests",

@@ -8,7 +8,7 @@ import TestSupport
 @Suite("BenchHost speaks the bench protocol")
 struct BenchHostProtocolTests {
     @Test func everyRowOfTheProtocol() throws {
-        let host = try BenchHostProcess()
+        let host = try ExampleProcess("BenchHost")
         defer { host.stop() }
         let port = host.port
 

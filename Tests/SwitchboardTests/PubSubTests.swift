@@ -130,7 +130,7 @@ extension PubSubTests {
     /// (a leak of even 1 KiB per connection would show as 10 MB).
     @Test func serverMemoryReturnsToBaselineAfterTenThousandCycles() throws {
         raiseFileLimit()
-        let host = try BenchHostProcess()
+        let host = try ExampleProcess("BenchHost")
         defer { host.stop() }
         func cycles(_ count: Int, topic: String) throws {
             for cycle in 0..<count {
@@ -145,41 +145,6 @@ extension PubSubTests {
         usleep(500_000)
         let growth = host.residentBytes() - baseline
         #expect(growth < 8 << 20, "server RSS grew by \(growth >> 10) KiB over 10,000 cycles")
-    }
-}
-
-/// BenchHost, started as its own process on a free port.
-final class BenchHostProcess {
-    let process = Process()
-    let port: Int
-
-    init() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/BenchHost")
-        let probe = try TestSocketPort.free()
-        port = probe
-        process.executableURL = binary
-        process.environment = ["PORT": "\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<200 {
-            if let socket = try? TestSocket(port: port), (try? socket.exchange("GET /health HTTP/1.1\r\nHost: t\r\n\r\n").status) == 200 { return }
-            usleep(50_000)
-        }
-        process.terminate()
-        throw TestSocket.Failure(description: "BenchHost at \(binary.path) did not start")
-    }
-
-    func residentBytes() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
     }
 }
 

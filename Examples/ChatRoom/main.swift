@@ -1,0 +1,1 @@
+print("ChatRoom: being written")
