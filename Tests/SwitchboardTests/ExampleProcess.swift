@@ -10,8 +10,12 @@ final class ExampleProcess {
     let port: Int
 
     init(_ name: String, environment: [String: String] = [:]) throws {
+        // The examples are built beside the test bundle (whatever the
+        // scratch path); fall back to the default build folder.
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/\(name)")
+        let binary = FileManager.default.isExecutableFile(atPath: besideTests.path)
+            ? besideTests : root.appendingPathComponent(".build/debug/\(name)")
         port = try TestSocketPort.free()
         process.executableURL = binary
         process.environment = environment.merging(["PORT": "\(port)"]) { _, new in new }

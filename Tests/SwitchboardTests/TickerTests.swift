@@ -1,0 +1,243 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The Ticker example as its own process: prices over the client protocol,
+/// the authorization hooks, POST /publish, and the page in a real Chromium.
+@Suite("Ticker example")
+struct TickerTests {
+    @Test(.timeLimit(.minutes(1)))
+    func streamsTicksOfTheSubscribedSymbolOnly() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        let socket = try TestWebSocket(port: ticker.port, path: "/prices")
+        try socket.send(text: #"{"type":"subscribe","topic":"ticks.AAPL","id":1}"#)
+        #expect(try socket.tickerReply() == ["type": "ack", "id": 1])
+
+        // Four ticks a second: six of them well within three seconds.
+        let start = ContinuousClock.now
+        var ticks: [[String: Any]] = []
+        while ticks.count < 6 {
+            let message = try socket.tickerMessage()
+            #expect(message["topic"] as? String == "ticks.AAPL")
+            ticks.append(try #require(message["data"] as? [String: Any]))
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ticks.allSatisfy { $0["symbol"] as? String == "AAPL" })
+        let prices = ticks.compactMap { $0["price"] as? Double }
+        let times = ticks.compactMap { $0["time"] as? Int }
+        #expect(prices.count == 6 && prices.allSatisfy { $0 > 0 })
+        #expect(Set(prices).count > 1, "a random walk moves: \(prices)")
+        #expect(times.count == 6 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "\(times)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func browsersMayOnlyReadTheFeeds() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        let socket = try TestWebSocket(port: ticker.port, path: "/prices")
+        try socket.send(text: #"{"type":"subscribe","topic":"admin.users","id":1}"#)
+        let refused = try socket.tickerReply()
+        #expect(refused["id"] as? Int == 1 && refused["code"] as? String == "forbidden", "\(refused)")
+        try socket.send(text: #"{"type":"publish","topic":"ticks.AAPL","data":{"price":1},"id":2}"#)
+        let notPublished = try socket.tickerReply()
+        #expect(notPublished["id"] as? Int == 2 && notPublished["code"] as? String == "forbidden", "\(notPublished)")
+        // Still open, and allowed to read.
+        try socket.send(text: #"{"type":"subscribe","topic":"events.news","id":3}"#)
+        #expect(try socket.tickerReply() == ["type": "ack", "id": 3])
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anotherServicePublishesOverHTTP() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        #expect(try post(#"{"headline":"nobody listens"}"#, to: "/publish/events.news", port: ticker.port).bodyText == #"{"subscribers":0}"#)
+
+        let socket = try TestWebSocket(port: ticker.port, path: "/prices")
+        try socket.send(text: #"{"type":"subscribe","topic":"events.news","id":1}"#)
+        #expect(try socket.tickerReply() == ["type": "ack", "id": 1])
+        let accepted = try post(#"{"headline":"Markets open","id":7}"#, to: "/publish/events.news", port: ticker.port)
+        #expect(accepted.status == 200)
+        #expect(accepted.header("content-type") == "application/json")
+        #expect(accepted.bodyText == #"{"subscribers":1}"#)
+        let message = try socket.tickerMessage()
+        #expect(message["topic"] as? String == "events.news")
+        #expect(message["data"] as? NSDictionary == ["headline": "Markets open", "id": 7])
+
+        #expect(try post("Markets open", to: "/publish/events.news", port: ticker.port).status == 400)
+        #expect(try post(#"{"a":1"#, to: "/publish/events.news", port: ticker.port).status == 400)
+        #expect(try post("", to: "/publish/events.news", port: ticker.port).status == 400)
+        #expect(try post("{}", to: "/publish/chat.lobby", port: ticker.port).status == 403)
+        // Nothing of that reached the subscriber: the next message is a later publish.
+        _ = try post(#""second""#, to: "/publish/events.news", port: ticker.port)
+        #expect(try socket.tickerMessage()["data"] as? String == "second")
+    }
+
+    /// The page in headless Chromium, read through the DevTools protocol
+    /// while it runs: `--dump-dom` snapshots the page after virtual time,
+    /// before the first real-time tick has arrived.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs /usr/bin/chromium"),
+          .timeLimit(.minutes(1)))
+    func pageChartsThePickedSymbols() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        let browser = try InspectedChromium(url: "http://127.0.0.1:\(ticker.port)/")
+        defer { browser.kill() }
+
+        let page = """
+            JSON.stringify({
+              state: document.getElementById("state").textContent,
+              picked: [...document.querySelectorAll("#picker input:checked")].map((box) => box.value),
+              charts: document.querySelectorAll("#charts canvas").length,
+              AAPL: document.getElementById("price-AAPL")?.textContent ?? null,
+              MSFT: document.getElementById("price-MSFT")?.textContent ?? null,
+              GOOG: document.getElementById("price-GOOG")?.textContent ?? null,
+              news: document.getElementById("news").textContent,
+            })
+            """
+        func read() throws -> [String: Any] {
+            try #require(JSONSerialization.jsonObject(with: Data(browser.evaluate(page).utf8)) as? [String: Any])
+        }
+
+        // AAPL and MSFT are picked at first; their prices show within a second or two.
+        var seen: [String: Any] = [:]
+        let live = eventually(seconds: 10) {
+            seen = (try? read()) ?? seen
+            return Double(seen["AAPL"] as? String ?? "") != nil && Double(seen["MSFT"] as? String ?? "") != nil
+        }
+        #expect(live, "page: \(seen)\nchromium:\n\(browser.logTail)")
+        #expect(seen["state"] as? String == "open")
+        #expect(seen["picked"] as? [String] == ["AAPL", "MSFT"])
+        #expect(seen["charts"] as? Int == 2)
+        #expect(seen["GOOG"] is NSNull)
+
+        // The latest price moves on as ticks arrive.
+        let first = seen["AAPL"] as? String
+        #expect(eventually(seconds: 5) { seen = (try? read()) ?? seen; return seen["AAPL"] as? String != first }, "\(seen)")
+
+        // Picking GOOG subscribes it; unpicking AAPL unsubscribes (the page was its only subscriber).
+        _ = try browser.evaluate(#"document.querySelector("input[value=GOOG]").click(); document.querySelector("input[value=AAPL]").click()"#)
+        #expect(eventually(seconds: 5) { seen = (try? read()) ?? seen; return Double(seen["GOOG"] as? String ?? "") != nil }, "\(seen)")
+        #expect(seen["AAPL"] is NSNull && seen["picked"] as? [String] == ["MSFT", "GOOG"], "\(seen)")
+        #expect(try post(#"{"symbol":"AAPL","price":1,"time":0}"#, to: "/publish/ticks.AAPL", port: ticker.port).bodyText == #"{"subscribers":0}"#)
+
+        // News pushed over HTTP reaches the page.
+        #expect(try post(#"{"headline":"Markets open"}"#, to: "/publish/events.news", port: ticker.port).bodyText == #"{"subscribers":1}"#)
+        #expect(eventually(seconds: 5) { seen = (try? read()) ?? seen; return (seen["news"] as? String)?.hasSuffix("Markets open") == true }, "\(seen)")
+    }
+}
+
+private func post(_ body: String, to path: String, port: Int) throws -> TestResponse {
+    try TestSocket(port: port).exchange(
+        "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+}
+
+private extension TestWebSocket {
+    /// The next JSON object the server sends.
+    func tickerJSON() throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(receiveNonPing().payload)) as? [String: Any])
+    }
+
+    /// The next `ack` or `error`, skipping ticks that arrive meanwhile.
+    func tickerReply() throws -> NSDictionary {
+        while true {
+            let object = try tickerJSON()
+            if object["type"] as? String != "message" { return object as NSDictionary }
+        }
+    }
+
+    /// The next `message`.
+    func tickerMessage() throws -> [String: Any] {
+        let object = try tickerJSON()
+        #expect(object["type"] as? String == "message", "\(object)")
+        return object
+    }
+}
+
+/// A headless Chromium with its DevTools port open, to read a live page
+/// with `Runtime.evaluate`. Like `Chromium`, it is its own process group,
+/// killed whole by `kill()`.
+private final class InspectedChromium {
+    private let process = Process()
+    private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-ticker-\(UUID().uuidString)")
+    private var logFile: URL { folder.appendingPathComponent("chromium.log") }
+    private var devtools: TestWebSocket?
+    private var nextID = 0
+    private var killed = false
+
+    init(url: String) throws {
+        let profile = folder.appendingPathComponent("profile")
+        try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        process.arguments = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
+            "--disable-extensions", "--no-default-browser-check",
+            "--remote-debugging-port=0", "--user-data-dir=" + profile.path, url,
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    deinit { kill() }
+
+    var logTail: String {
+        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(20).joined(separator: "\n")
+    }
+
+    /// Evaluates `expression` in the page and returns its value as a string.
+    func evaluate(_ expression: String) throws -> String {
+        let socket = try devtools ?? connect()
+        nextID += 1
+        let request: [String: Any] = ["id": nextID, "method": "Runtime.evaluate",
+                                      "params": ["expression": expression, "returnByValue": true]]
+        try socket.send(text: String(decoding: JSONSerialization.data(withJSONObject: request), as: UTF8.self))
+        while true {
+            let reply = try #require(JSONSerialization.jsonObject(with: Data(socket.receiveNonPing().payload)) as? [String: Any])
+            guard reply["id"] as? Int == nextID else { continue }
+            let result = (reply["result"] as? [String: Any])?["result"] as? [String: Any]
+            return result?["value"] as? String ?? ""
+        }
+    }
+
+    /// Finds the DevTools port (Chromium writes it to the profile) and the page's socket.
+    private func connect() throws -> TestWebSocket {
+        let portFile = folder.appendingPathComponent("profile/DevToolsActivePort")
+        var port: Int?
+        _ = eventually(seconds: 15) {
+            port = (try? String(contentsOf: portFile, encoding: .utf8))?.split(separator: "\n").first.flatMap { Int($0) }
+            return port != nil
+        }
+        let devtoolsPort = try #require(port, "no DevTools port; chromium:\n\(logTail)")
+        var path: String?
+        _ = eventually(seconds: 10) {
+            let list = try? TestSocket(port: devtoolsPort).exchange("GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let targets = (list.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body)) } as? [[String: Any]]) ?? []
+            path = targets.first { $0["type"] as? String == "page" }
+                .flatMap { $0["webSocketDebuggerUrl"] as? String }
+                .flatMap { URL(string: $0)?.path }
+            return path != nil
+        }
+        let socket = try TestWebSocket(port: devtoolsPort, path: try #require(path, "no page target"))
+        devtools = socket
+        return socket
+    }
+
+    /// Kills the browser's process group and removes its profile; safe to call twice.
+    func kill() {
+        guard !killed else { return }
+        killed = true
+        let pid = process.processIdentifier
+        if pid > 0 {
+            if getpgid(pid) == pid { Glibc.kill(-pid, SIGKILL) } else { Glibc.kill(pid, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
