@@ -114,6 +114,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         openFlag.store(false, ordering: .relaxed)
         writeSessionBytes()
         tcp.closeAfterFlush()
+        finish()
     }
 
     // MARK: Outbound
@@ -245,7 +246,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     }
 
     func subscribe(_ topic: String) {
-        guard tcp.isOpen else { return }
+        guard tcp.isOpen, sink != nil else { return }
         hasSubscriptions = true
         context.pubsub.hub.subscribe(self, onLoop: tcp.loop.index, to: topic)
     }
@@ -262,12 +263,22 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        finish()
+    }
+
+    /// The WebSocket is over: the closing handshake completed or failed, or
+    /// the TCP connection ended. Runs once: leaves every topic and tells
+    /// the handler. After a completed handshake this does not wait for the
+    /// TCP connection to finish closing (up to its linger time), so a
+    /// chat's "left" notice goes out at once.
+    private func finish() {
+        guard let sink else { return }
         openFlag.store(false, ordering: .relaxed)
         if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
+        hasSubscriptions = false
         context.webSocketClosed(self)
-        let sink = self.sink
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
-        sink?.closed(code: closeCode ?? .abnormalClosure, reason: closeCode == nil ? "" : closeReason)
+        sink.closed(code: closeCode ?? .abnormalClosure, reason: closeCode == nil ? "" : closeReason)
     }
 
     /// Server shutdown: 1001 to the client, then the TCP connection closes

@@ -17,7 +17,8 @@ final class Chromium {
     private var killed = false
 
     /// Starts the browser on `url`.
-    init(url: String) throws {
+    /// Opens `url`; `arguments` are extra command-line flags (e.g. a DevTools port).
+    init(url: String, arguments: [String] = []) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-chromium-\(UUID().uuidString)")
         logFile = folder.appendingPathComponent("chromium.log")
         let profile = folder.appendingPathComponent("profile")
@@ -32,8 +33,7 @@ final class Chromium {
             "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
             "--disable-extensions", "--no-default-browser-check",
             "--user-data-dir=" + profile.path,
-            url,
-        ]
+        ] + arguments + [url]
         process.standardInput = FileHandle.nullDevice
         // A file, not a pipe: nobody has to drain it while the test runs.
         process.standardOutput = log
