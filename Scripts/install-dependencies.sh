@@ -5,7 +5,7 @@
 # JavaScript client's tests headless.
 set -euo pipefail
 
-packages=(libuv1-dev pkg-config curl python3-pip chromium)
+packages=(libuv1-dev pkg-config curl python3-pip chromium nginx-light)
 # Node's built-in WebSocket (node >= 20) is one of the test clients.
 command -v node >/dev/null || packages+=(nodejs)
 missing=()
