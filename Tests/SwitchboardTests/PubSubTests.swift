@@ -39,7 +39,9 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-@Suite("Pub/sub over real sockets")
+/// Serialized: the two 10,000-connection tests would otherwise churn
+/// through loopback ports at the same time.
+@Suite("Pub/sub over real sockets", .serialized)
 struct PubSubTests {
     static func server() -> Server {
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2))
@@ -106,9 +108,10 @@ struct PubSubTests {
         let server = Self.server()
         let port = try server.start().port
         let group = server.group!
+        defer { try? server.stop() }
         var batch: [TestWebSocket] = []
         for cycle in 0..<10_000 {
-            batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)"))
+            batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)"))
             if batch.count == 100 {
                 // Half leave with a close frame, half just drop the TCP connection.
                 for (index, client) in batch.enumerated() where index.isMultiple(of: 2) {
@@ -119,7 +122,6 @@ struct PubSubTests {
         }
         #expect(eventually(seconds: 10) { server.pubsub.topicCount == 0 }, "topics left: \(server.pubsub.topicCount)")
         #expect(eventually(seconds: 10) { group.loops.allSatisfy { $0.liveConnectionCount == 0 } })
-        try server.stop()
     }
 }
 
@@ -134,7 +136,7 @@ extension PubSubTests {
         defer { host.stop() }
         func cycles(_ count: Int, topic: String) throws {
             for cycle in 0..<count {
-                let client = try TestWebSocket(port: host.port, path: "/topic/\(topic)\(cycle % 500)")
+                let client = try TestWebSocket(port: host.port, path: "/topic/\(topic)\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)")
                 if cycle.isMultiple(of: 2) { try client.send(opcode: .close, [0x03, 0xE8]) }
             }
         }

@@ -19,8 +19,8 @@ final class TestWebSocket {
     }
 
     /// Opens `path` and expects 101.
-    init(port: Int, path: String = "/ws", headers: [String] = [], receiveBufferSize: Int32? = nil) throws {
-        socket = try TestSocket(port: port, receiveBufferSize: receiveBufferSize)
+    init(port: Int, path: String = "/ws", headers: [String] = [], receiveBufferSize: Int32? = nil, sourceHost: String? = nil) throws {
+        socket = try TestSocket(port: port, receiveBufferSize: receiveBufferSize, sourceHost: sourceHost)
         response = try Self.handshake(socket, path: path, headers: headers)
         guard response.status == 101 else {
             throw TestSocket.Failure(description: "expected 101, got \(response.status)")

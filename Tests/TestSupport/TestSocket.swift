@@ -15,9 +15,24 @@ public final class TestSocket {
 
     /// `receiveBufferSize` shrinks the kernel's receive buffer (and so the
     /// TCP window), to play a client that reads slowly or not at all.
-    public init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil) throws {
+    /// `sourceHost` binds the client side to another loopback address
+    /// (127.0.0.2, …), so tests that open thousands of connections spread
+    /// them over more address/port pairs than one address has.
+    public init(port: Int, host: String = "127.0.0.1", receiveBufferSize: Int32? = nil, sourceHost: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        if let sourceHost {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, sourceHost, &source.sin_addr)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                throw Failure(description: "bind to \(sourceHost): errno \(errno)")
+            }
+        }
         if var size = receiveBufferSize {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
