@@ -143,8 +143,8 @@ final class NginxProxy {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Examples/nginx/switchboard.conf")
 
-    let process = Process()
-    let port: Int
+    private(set) var process = Process()
+    private(set) var port = 0
     let directory: URL
 
     static func shippedConfiguration() throws -> String {
@@ -163,10 +163,32 @@ final class NginxProxy {
     /// through it.
     init(upstreamPort: Int, configuration: String? = nil) throws {
         let site = try configuration ?? Self.shippedConfiguration()
-        port = try TestSocketPort.free()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-nginx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // nginx cannot bind port 0 and report it, so the test picks a free
+        // port; another test's client socket may take it before nginx binds
+        // it, so a start that fails on the address is retried on another.
+        var log = ""
+        for _ in 0..<5 {
+            let started: Bool
+            do {
+                started = try start(site: site, upstreamPort: upstreamPort, listenPort: TestSocketPort.free())
+            } catch {
+                stop()
+                throw error
+            }
+            if started { return }
+            log = (try? String(contentsOf: directory.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""
+            stop(removingDirectory: false)
+            guard log.contains("Address already in use") else { break }
+        }
+        try? FileManager.default.removeItem(at: directory)
+        throw TestSocket.Failure(description: "nginx did not proxy /health on port \(port): \(log)")
+    }
 
+    /// One attempt on `listenPort`: whether /health answered through nginx.
+    private func start(site: String, upstreamPort: Int, listenPort: Int) throws -> Bool {
+        port = listenPort
         // The two lines a user edits, each required exactly once.
         var replaced = site
         for (line, replacement) in [("server 127.0.0.1:8080;", "server 127.0.0.1:\(upstreamPort);"),
@@ -177,9 +199,10 @@ final class NginxProxy {
             replaced = replaced.replacingOccurrences(of: line, with: replacement)
         }
         let path = directory.path
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("error.log"))
         try replaced.write(to: directory.appendingPathComponent("switchboard.conf"), atomically: true, encoding: .utf8)
         // As root, workers would otherwise run as nobody, who cannot use
-        // the temp directories; as anyone else, `user` is ignored with a warning.
+        // the temp directories; as anyone else, `user` is left out (it would only warn).
         let main = """
             \(getuid() == 0 ? "user root;" : "")
             worker_processes 1;
@@ -200,27 +223,30 @@ final class NginxProxy {
         let configurationFile = directory.appendingPathComponent("nginx.conf")
         try main.write(to: configurationFile, atomically: true, encoding: .utf8)
 
+        process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["-p", path + "/", "-c", configurationFile.path, "-e", "\(path)/error.log", "-g", "daemon off;"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<200 {
-            guard process.isRunning else { break }
+            guard process.isRunning else { return false }
+            // From nginx, not from whatever else may hold the port.
             if let socket = try? TestSocket(port: port),
-               (try? socket.exchange("GET /health HTTP/1.1\r\nHost: t\r\n\r\n").status) == 200 {
-                return
+               let health = try? socket.exchange("GET /health HTTP/1.1\r\nHost: t\r\n\r\n"),
+               health.status == 200, health.header("server")?.hasPrefix("nginx") == true {
+                return true
             }
             usleep(50_000)
         }
-        let log = (try? String(contentsOfFile: "\(path)/error.log", encoding: .utf8)) ?? ""
-        stop()
-        throw TestSocket.Failure(description: "nginx did not proxy /health on port \(port): \(log)")
+        return false
     }
 
     /// SIGTERM (fast shutdown: the master stops its workers and exits); after
     /// 5 s, SIGKILL to the master and the workers it had.
-    func stop() {
+    func stop(removingDirectory: Bool = true) {
+        defer { if removingDirectory { try? FileManager.default.removeItem(at: directory) } }
+        guard process.processIdentifier != 0 else { return }  // never started
         let pid = process.processIdentifier
         let workers = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "")
             .split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -231,6 +257,5 @@ final class NginxProxy {
             kill(pid, SIGKILL)
         }
         process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
     }
 }
