@@ -45,6 +45,9 @@ final class Chromium {
 
     var isRunning: Bool { process.isRunning }
 
+    /// The browser's profile folder (Chromium writes `DevToolsActivePort` there).
+    var profileFolder: URL { folder.appendingPathComponent("profile") }
+
     /// The end of the browser's output, for failure messages.
     var logTail: String {
         let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""

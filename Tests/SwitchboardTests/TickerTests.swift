@@ -158,38 +158,19 @@ private extension TestWebSocket {
 /// A headless Chromium with its DevTools port open, to read a live page
 /// with `Runtime.evaluate`. Like `Chromium`, it is its own process group,
 /// killed whole by `kill()`.
+/// The shared `Chromium` with DevTools on, to read the live page.
 private final class InspectedChromium {
-    private let process = Process()
-    private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-ticker-\(UUID().uuidString)")
-    private var logFile: URL { folder.appendingPathComponent("chromium.log") }
+    private let browser: Chromium
     private var devtools: TestWebSocket?
     private var nextID = 0
-    private var killed = false
 
     init(url: String) throws {
-        let profile = folder.appendingPathComponent("profile")
-        try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-        process.arguments = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
-            "--disable-extensions", "--no-default-browser-check",
-            "--remote-debugging-port=0", "--user-data-dir=" + profile.path, url,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        browser = try Chromium(url: url, arguments: ["--remote-debugging-port=0"])
     }
 
-    deinit { kill() }
+    var logTail: String { browser.logTail }
 
-    var logTail: String {
-        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(20).joined(separator: "\n")
-    }
+    func kill() { browser.kill() }
 
     /// Evaluates `expression` in the page and returns its value as a string.
     func evaluate(_ expression: String) throws -> String {
@@ -208,7 +189,7 @@ private final class InspectedChromium {
 
     /// Finds the DevTools port (Chromium writes it to the profile) and the page's socket.
     private func connect() throws -> TestWebSocket {
-        let portFile = folder.appendingPathComponent("profile/DevToolsActivePort")
+        let portFile = browser.profileFolder.appendingPathComponent("DevToolsActivePort")
         var port: Int?
         _ = eventually(seconds: 15) {
             port = (try? String(contentsOf: portFile, encoding: .utf8))?.split(separator: "\n").first.flatMap { Int($0) }
@@ -227,17 +208,5 @@ private final class InspectedChromium {
         let socket = try TestWebSocket(port: devtoolsPort, path: try #require(path, "no page target"))
         devtools = socket
         return socket
-    }
-
-    /// Kills the browser's process group and removes its profile; safe to call twice.
-    func kill() {
-        guard !killed else { return }
-        killed = true
-        let pid = process.processIdentifier
-        if pid > 0 {
-            if getpgid(pid) == pid { Glibc.kill(-pid, SIGKILL) } else { Glibc.kill(pid, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: folder)
     }
 }
