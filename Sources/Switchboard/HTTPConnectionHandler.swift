@@ -97,17 +97,9 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     private func upgrade(_ head: HTTPRequestHead, body: [UInt8], route: WebSocketRoute, parameters: Parameters, on connection: TCPConnection) {
         if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
         let request = Request(head: head.request, body: body, parameters: parameters, remoteAddress: remoteAddress!)
-        switch route.upgrade(request, isHTTP11: head.version == .http1_1, connection: connection, context: context) {
-        case .refused(let response):
-            connection.write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
-            finish(connection)
-        case .accepted(let socket, let response):
-            isDone = true
-            var bytes: [UInt8] = []
-            serializeResponseHead(response, into: &bytes)
-            connection.write(SharedBytes(bytes))
-            socket.start(initialBytes: parser.takeBufferedBytes())
-        }
+        isDone = true
+        route.upgrade(request, isHTTP11: head.version == .http1_1, connection: connection, context: context)
+            .complete(on: connection, context: context) { parser.takeBufferedBytes() }
     }
 
     private func respond(to head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) -> Response {

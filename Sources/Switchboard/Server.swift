@@ -81,6 +81,14 @@ public final class Server: Sendable {
         }
     }
 
+    /// The per-loop contexts while running.
+    var loopContexts: [LoopContext]? {
+        state.withLock { state in
+            if case .running(_, _, let contexts) = state { return contexts }
+            return nil
+        }
+    }
+
     /// Stops listening, closes every connection, joins the loop threads.
     /// WebSocket clients get 1001 first; the stop waits up to
     /// `shutdownGracePeriod` for their connections to close.
@@ -137,4 +145,6 @@ extension Server {
 
 public enum ServerError: Error, Sendable {
     case alreadyStarted
+    /// The server is not running (not started yet, or stopped).
+    case notRunning
 }

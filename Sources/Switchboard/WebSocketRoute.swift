@@ -43,6 +43,27 @@ struct WebSocketRoute: Sendable {
     }
 }
 
+extension WebSocketRoute.Outcome {
+    /// Writes the 101 and hands the connection to its WebSocket, or writes
+    /// the refusal and closes. `bufferedBytes` are what the client sent
+    /// after its upgrade request. Returns whether the upgrade happened.
+    @discardableResult
+    func complete(on connection: TCPConnection, context: LoopContext, bufferedBytes: () -> [UInt8]) -> Bool {
+        switch self {
+        case .refused(let response):
+            connection.write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
+            connection.closeAfterFlush()
+            return false
+        case .accepted(let socket, let response):
+            var bytes: [UInt8] = []
+            serializeResponseHead(response, into: &bytes)
+            connection.write(SharedBytes(bytes))
+            socket.start(initialBytes: bufferedBytes())
+            return true
+        }
+    }
+}
+
 extension Router {
     /// Adds a WebSocket endpoint at `pattern` (a `GET` route that upgrades).
     ///

@@ -71,6 +71,15 @@ public final class TCPConnection: @unchecked Sendable {
         loop.liveConnections.subtract(1, ordering: .relaxed)
     }
 
+    /// Adopts a socket accepted elsewhere (a host's own HTTP server handing
+    /// a connection over). Must run on `loop`'s thread; the socket belongs
+    /// to the connection from then on (closed on failure too).
+    package static func adopt(socket: Int32, on loop: EventLoop) throws(IOError) -> TCPConnection {
+        let connection = try TCPConnection(loop: loop, socket: socket)
+        loop.acceptedConnections.add(1, ordering: .relaxed)
+        return connection
+    }
+
     private var stream: UnsafeMutablePointer<uv_stream_t> {
         UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
     }

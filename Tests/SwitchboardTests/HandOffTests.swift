@@ -1,0 +1,117 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+@testable import Switchboard
+import SwitchboardWire
+
+/// A host with its own HTTP server: accepts on its own socket, reads the
+/// request head itself, and hands upgrade requests to Switchboard.
+final class ForeignHost: @unchecked Sendable {
+    let listener: Int32
+    let port: Int
+
+    init(handOffTo server: Server, connections: Int) throws {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        listener = listening
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) + getsockname(listening, $0, &length) }
+        }
+        listen(listening, 16)
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread {
+            for _ in 0..<connections {
+                let client = accept(listening, nil, nil)
+                guard client >= 0 else { return }
+                // Read until the end of the head; keep what came after it.
+                var bytes: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                while TestResponse.endOfHead(bytes) == nil {
+                    let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                    guard count > 0 else { break }
+                    bytes += chunk[0..<count]
+                }
+                guard let end = TestResponse.endOfHead(bytes) else { close(client); continue }
+                let request = Self.parse(String(decoding: bytes[0..<end], as: UTF8.self))
+                try? server.handleUpgrade(socket: client, request: request, bufferedBytes: Array(bytes[(end + 4)...]))
+            }
+        }
+    }
+
+    deinit { close(listener) }
+
+    /// The host's own (minimal) request parsing.
+    static func parse(_ head: String) -> HTTPRequest {
+        let lines = head.components(separatedBy: "\r\n")
+        let parts = lines[0].split(separator: " ")
+        var fields = HTTPFields()
+        var authority: String?
+        for line in lines.dropFirst() {
+            let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair[0].lowercased() == "host" { authority = pair[1]; continue }
+            if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) }
+        }
+        return HTTPRequest(method: HTTPRequest.Method(String(parts[0]))!, scheme: nil, authority: authority, path: String(parts[1]), headerFields: fields)
+    }
+}
+
+extension TestResponse {
+    static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        return (0...(bytes.count - 4)).first { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+    }
+}
+
+@Suite("Hand-off from another HTTP stack")
+struct HandOffTests {
+    @Test func switchboardTakesOverAnAcceptedSocketWithItsBufferedBytes() throws {
+        let recorder = Recorder()
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2))
+        server.webSocket("/ws", handler: EchoHandler(recorder: recorder))
+        try server.start()
+        defer { try? server.stop(); recorder.releaseSockets() }
+        let host = try ForeignHost(handOffTo: server, connections: 3)
+
+        // Handshake and a first frame in one write: the frame is among the
+        // bytes the host read past the head, and must not be lost.
+        let client = try TestSocket(port: host.port)
+        let handshake = "GET /ws?user=handed HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try client.send(Array(handshake.utf8) + WebSocketFrame.encode(opcode: .text, payload: Array("early".utf8), maskingKey: (9, 8, 7, 6)))
+        let head = try client.receiveHead()
+        #expect(head.status == 101)
+        #expect(head.header("sec-websocket-accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(Array(try client.receive(count: 7).dropFirst(2)) == Array("early".utf8))
+        try client.send(WebSocketFrame.encode(opcode: .text, payload: Array("later".utf8), maskingKey: (1, 2, 3, 4)))
+        #expect(Array(try client.receive(count: 7).dropFirst(2)) == Array("later".utf8))
+        #expect(recorder.waitFor("open handed") != nil, "\(recorder.all)")
+
+        // Refusals are answered on the handed-over socket too.
+        let unknown = try TestSocket(port: host.port)
+        try unknown.send("GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        #expect(try unknown.receiveResponse().status == 404)
+        #expect(unknown.isClosedByPeer())
+        let forbidden = try TestSocket(port: host.port)
+        try forbidden.send("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        #expect(try forbidden.receiveResponse().status == 403)
+    }
+
+    @Test func aStoppedServerRefusesAndClosesTheSocket() throws {
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1))
+        let pair = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+        defer { pair.deallocate() }
+        socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, pair)
+        #expect(throws: ServerError.self) {
+            try server.handleUpgrade(socket: pair[0], request: HTTPRequest(method: .get, scheme: nil, authority: "t", path: "/ws"))
+        }
+        // The socket was closed: the other end reads end-of-file.
+        var byte: UInt8 = 0
+        #expect(recv(pair[1], &byte, 1, 0) == 0)
+        close(pair[1])
+    }
+}
