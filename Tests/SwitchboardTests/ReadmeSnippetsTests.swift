@@ -1,0 +1,60 @@
+import Testing
+import TestSupport
+import Switchboard
+
+// The README's code, kept compiling here: when the API changes, this file
+// fails to build before the README misleads anyone.
+
+private struct Chat: WebSocketHandler {
+    func authenticate(_ request: Request) throws -> String {
+        guard let user = request.queryValue("user") else { throw HTTPError(.unauthorized) }
+        return user
+    }
+    func onOpen(_ socket: WebSocket<String>) { socket.send(text: "welcome \(socket.userData)") }
+    func onText(_ socket: WebSocket<String>, _ text: String) { socket.send(text: text) }
+    func onClose(_ socket: WebSocket<String>, code: WebSocketCloseCode, reason: String) {}
+}
+
+private struct Feed: WebSocketHandler {
+    func onOpen(_ socket: WebSocket<Void>) { socket.subscribe("prices") }
+}
+
+private func lookUpUser(_ token: String) -> String? { token == "t0ken" ? "ann" : nil }
+
+private func readmeServer() -> Server {
+    let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+    server.router.get("/health") { _ in .text("ok") }
+    server.router.post("/publish/:topic") { request in
+        let reached = server.pubsub.publish(request.parameters["topic"]!, binary: request.body)
+        return .text("reached \(reached) subscribers")
+    }
+    server.webSocket("/ws", configuration: WebSocketConfiguration(subprotocols: ["chat.v1"]), handler: Chat())
+    server.webSocket("/feed", handler: Feed())
+    server.pubsubEndpoint("/pubsub", authorizer: PubSubAuthorizer<String>(
+        authenticate: { request in
+            guard let user = request.queryValue("token").flatMap(lookUpUser) else { throw HTTPError(.unauthorized) }
+            return user
+        },
+        canSubscribe: { socket, topic in !topic.hasPrefix("admin.") || socket.userData == "admin" },
+        canPublish: { socket, topic in topic.hasPrefix("chat.") }
+    ))
+    server.router.clientScript(at: "/switchboard.js")
+    return server
+}
+
+@Suite("README snippets")
+struct ReadmeSnippetsTests {
+    @Test func theTourWorksAsWritten() throws {
+        let server = readmeServer()
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let feed = try TestWebSocket(port: port, path: "/feed")
+        #expect(eventually { server.pubsub.subscriberCount(of: "prices") == 1 })
+        #expect(server.pubsub.publish("prices", text: #"{"AAPL": 231.4}"#) == 1)
+        #expect(try feed.receiveNonPing().text == #"{"AAPL": 231.4}"#)
+        let response = try TestSocket(port: port).exchange("POST /publish/prices HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx")
+        #expect(response.bodyText == "reached 1 subscribers")
+        let chat = try TestWebSocket(port: port, path: "/ws?user=ann")
+        #expect(try chat.receiveNonPing().text == "welcome ann")
+    }
+}
