@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "BenchHost", targets: ["BenchHost"]),
         .executable(name: "ChatRoom", targets: ["ChatRoom"]),
         .executable(name: "Ticker", targets: ["Ticker"]),
+        .executable(name: "ExistingApp", targets: ["ExistingApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -76,6 +77,12 @@ let package = Package(
             name: "Ticker",
             dependencies: ["Switchboard"],
             path: "Examples/Ticker",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "ExistingApp",
+            dependencies: ["Switchboard"],
+            path: "Examples/ExistingApp",
             swiftSettings: strictSettings
         ),
         .testTarget(
