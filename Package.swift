@@ -29,6 +29,19 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        // System library: Debian's zlib1g-dev. Imported by SwitchboardDeflate only.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // permessage-deflate's compressor and decompressor over zlib.
+        .target(
+            name: "SwitchboardDeflate",
+            dependencies: ["CZlib"],
+            swiftSettings: strictSettings
+        ),
         // Sans-I/O protocol code: bytes in, events out. No sockets, threads or clocks.
         .target(
             name: "SwitchboardWire",
@@ -50,7 +63,7 @@ let package = Package(
         .target(
             name: "Switchboard",
             dependencies: [
-                "SwitchboardWire", "SwitchboardIO", "SwitchboardHub",
+                "SwitchboardWire", "SwitchboardIO", "SwitchboardHub", "SwitchboardDeflate",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,6 +104,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardDeflateTests",
+            dependencies: ["SwitchboardDeflate"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardHubTests",
             dependencies: ["SwitchboardHub"],
             swiftSettings: strictSettings
@@ -102,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "SwitchboardWire", "TestSupport"],
+            dependencies: ["Switchboard", "SwitchboardWire", "SwitchboardDeflate", "TestSupport"],
             exclude: ["Clients"],
             swiftSettings: strictSettings
         ),

@@ -38,7 +38,7 @@ json.dump({"options": {"failByDrop": False}, "outdir": "./reports",
            "cases": cases, "exclude-cases": [], "exclude-agent-cases": {}}, open(path, "w"))
 PY
 (cd "$WORK" && rm -rf reports && PYTHONPATH="$(cd "$SUITE" && pwd)/autobahntestsuite" \
-	timeout 1800 venv/bin/python -m autobahntestsuite.wstest -m fuzzingclient -s fuzzingclient.json >wstest.log 2>&1) || true
+	timeout "${AUTOBAHN_TIMEOUT:-3600}" venv/bin/python -m autobahntestsuite.wstest -m fuzzingclient -s fuzzingclient.json >wstest.log 2>&1) || true
 python3 - "$WORK/reports/index.json" <<'PY'
 import collections, json, sys
 cases = json.load(open(sys.argv[1]))["Switchboard"]

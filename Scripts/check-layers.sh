@@ -10,6 +10,9 @@ fail() { echo "layering: $*" >&2; status=1; }
 for file in $(grep -rl 'import CLibUV' Sources || true); do
 	case "$file" in Sources/SwitchboardIO/* | Sources/SwitchboardRedis/*) ;; *) fail "$file imports CLibUV" ;; esac
 done
+for file in $(grep -rl 'import CZlib' Sources || true); do
+	case "$file" in Sources/SwitchboardDeflate/*) ;; *) fail "$file imports CZlib (only SwitchboardDeflate compresses)" ;; esac
+done
 if grep -rqE 'import (SwitchboardIO|CLibUV|Foundation|Glibc|Dispatch)' Sources/SwitchboardWire; then
 	fail "SwitchboardWire must stay sans-I/O: $(grep -rlE 'import (SwitchboardIO|CLibUV|Foundation|Glibc|Dispatch)' Sources/SwitchboardWire | tr '\n' ' ')"
 fi

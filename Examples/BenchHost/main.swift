@@ -28,7 +28,12 @@ struct Echo: WebSocketHandler {
 }
 
 // The bench client sends no Origin and needs 16 MiB messages (PROTOCOL.md).
-let benchSocket = WebSocketConfiguration(origins: .any, maxMessageSize: 16 << 20, maxQueuedBytes: 64 << 20)
+// permessage-deflate is accepted when a client offers it (the bench client
+// does not); DEFLATE=takeover keeps each connection's compression context.
+let compression = WebSocketCompression(contextTakeover: environment["DEFLATE"] == "takeover")
+let benchSocket = WebSocketConfiguration(
+    origins: .any, maxMessageSize: 16 << 20, maxQueuedBytes: 64 << 20, compression: compression
+)
 server.webSocket("/echo", configuration: benchSocket, handler: Echo())
 
 /// Subscribes each connection to its topic; every message it sends is

@@ -15,6 +15,9 @@ final class LoopContext: @unchecked Sendable {
     /// The open WebSocket connections of this loop, readable from the
     /// thread that stops the server (it waits for them to close).
     let webSocketCount = Atomic<Int>(0)
+    /// zlib streams shared by this loop's compressing connections (each
+    /// made when the first one needs it).
+    let deflate = LoopDeflate()
     private var dateSecond = -1
     private var dateValue = ""
 

@@ -14,7 +14,10 @@ import Synchronization
 /// order. A subscriber that cannot keep up is handled by its route's
 /// `SlowConsumerPolicy` and never delays the others.
 public final class PubSub: Sendable {
-    let hub: Hub<WebSocketConnection, SharedBytes>
+    let hub: Hub<WebSocketConnection, PublishedFrame>
+    /// Set once a connection has agreed on compression: from then on each
+    /// publish carries a slot for its compressed frame.
+    private let compressing = Atomic<Bool>(false)
     private let loops = LoopSlot()
 
     init(loopCount: Int) {
@@ -26,7 +29,7 @@ public final class PubSub: Sendable {
                 loops.reference.load()?.loops[index].execute(task)
             },
             deliver: { connection, frame in
-                _ = connection.send(frame: frame)
+                _ = connection.send(published: frame)
             }
         )
     }
@@ -52,15 +55,26 @@ public final class PubSub: Sendable {
     }
 
     private func publish(_ topic: String, _ payload: UnsafeRawBufferPointer, isText: Bool) -> Int {
-        let reached = hub.publish(SharedBytes.webSocketFrame(isText ? .text : .binary, payload), to: topic)
+        let reached = hub.publish(frame(payload, isText: isText), to: topic)
         backplane?.publish(topic, payload: Array(payload), isText: isText)
         return reached
     }
 
     /// Delivers to this node's subscribers only (messages from a backplane).
     func publishLocally(_ topic: String, payload: [UInt8], isText: Bool) -> Int {
-        let frame = payload.withUnsafeBytes { SharedBytes.webSocketFrame(isText ? .text : .binary, $0) }
-        return hub.publish(frame, to: topic)
+        payload.withUnsafeBytes { hub.publish(frame($0, isText: isText), to: topic) }
+    }
+
+    private func frame(_ payload: UnsafeRawBufferPointer, isText: Bool) -> PublishedFrame {
+        PublishedFrame(
+            plain: SharedBytes.webSocketFrame(isText ? .text : .binary, payload),
+            compressed: compressing.load(ordering: .relaxed) ? CompressedFrameSlot() : nil
+        )
+    }
+
+    /// A connection agreed on permessage-deflate.
+    func connectionCompresses() {
+        if !compressing.load(ordering: .relaxed) { compressing.store(true, ordering: .relaxed) }
     }
 
     // MARK: Backplane

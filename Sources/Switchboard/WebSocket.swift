@@ -80,10 +80,11 @@ public final class WebSocket<UserData: Sendable>: Sendable {
 }
 
 extension SharedBytes {
-    /// One unmasked frame: header and payload in one buffer.
-    static func webSocketFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SharedBytes {
+    /// One unmasked frame: header and payload in one buffer; RSV1 marks a
+    /// `compressed` payload (RFC 7692 §6).
+    static func webSocketFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, compressed: Bool = false) -> SharedBytes {
         SharedBytes(count: WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count) { target in
-            WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: target)
+            WebSocketFrame.writeServerFrame(opcode: opcode, rsv1: compressed, payload: payload, into: target)
         }
     }
 }

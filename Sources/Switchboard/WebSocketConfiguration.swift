@@ -39,6 +39,9 @@ public struct WebSocketConfiguration: Sendable {
     /// After sending a close frame, how long to wait for the peer's before
     /// closing the TCP connection anyway, in ms. Default 5 s.
     public var closeTimeout: UInt64
+    /// permessage-deflate, accepted when a client offers it. Default `nil`
+    /// (off): see `WebSocketCompression` for why, and for its memory.
+    public var compression: WebSocketCompression?
 
     public init(
         origins: OriginPolicy = .sameOrigin,
@@ -50,7 +53,8 @@ public struct WebSocketConfiguration: Sendable {
         maxQueuedBytes: Int = 1 << 20,
         slowConsumerPolicy: SlowConsumerPolicy = .close,
         writeTimeout: UInt64 = 10_000,
-        closeTimeout: UInt64 = 5_000
+        closeTimeout: UInt64 = 5_000,
+        compression: WebSocketCompression? = nil
     ) {
         self.origins = origins
         self.subprotocols = subprotocols
@@ -62,6 +66,7 @@ public struct WebSocketConfiguration: Sendable {
         self.slowConsumerPolicy = slowConsumerPolicy
         self.writeTimeout = writeTimeout
         self.closeTimeout = closeTimeout
+        self.compression = compression
     }
 }
 

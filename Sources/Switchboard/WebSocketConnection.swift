@@ -1,3 +1,4 @@
+import SwitchboardDeflate
 import SwitchboardIO
 import SwitchboardWire
 import Synchronization
@@ -17,6 +18,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     // Loop-confined: exclusivity checks skipped on the hot path.
     @exclusivity(unchecked) private var session: WebSocketSession
     var sink: (any WebSocketEventSink)?
+    /// permessage-deflate, when the handshake agreed on it.
+    private let deflate: ConnectionDeflate?
 
     private let openFlag = Atomic<Bool>(true)
     private let dropped = Atomic<Int>(0)
@@ -30,12 +33,18 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     private var awaitingLifeSince: UInt64?
     private var lastMessageAt: UInt64
 
-    init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext) {
+    init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil) {
         let configuration = settings.configuration
         self.tcp = tcp
         self.settings = settings
         self.context = context
-        session = WebSocketSession(configuration: WebSocketWireConfiguration(maxMessageSize: configuration.maxMessageSize))
+        self.deflate = deflate
+        session = WebSocketSession(
+            configuration: WebSocketWireConfiguration(
+                maxMessageSize: configuration.maxMessageSize,
+                allowsCompressedMessages: deflate != nil
+            )
+        )
         lastMessageAt = tcp.loop.now
         nextPingAt = configuration.pingInterval.map { tcp.loop.now + $0 }
     }
@@ -72,7 +81,11 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             // response to it: control frames keep their place in the stream.
             writeSessionBytes()
             switch event {
-            case .message(let opcode, let payload, _):
+            case .message(let opcode, var payload, let compressed):
+                if compressed {
+                    guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
+                    payload = inflated
+                }
                 lastMessageAt = tcp.loop.now
                 if opcode == .text {
                     sink?.text(String(decoding: payload, as: UTF8.self))
@@ -97,6 +110,43 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         }
         writeSessionBytes()
         scheduleDeadline()
+    }
+
+    /// Inflates a compressed message (RFC 7692 §7.2.2) within the size
+    /// limit and checks its text; fails the connection and returns nil
+    /// when it cannot: 1009 past `maxMessageSize` (a decompression bomb
+    /// stops there), 1007 for text that is not UTF-8, 1002 for bytes that
+    /// are not deflate data.
+    private func inflate(_ payload: [UInt8], isText: Bool) -> [UInt8]? {
+        guard let decompressor = deflate?.decompressor(context.deflate) else {
+            fail(.internalError, "no decompressor")
+            return nil
+        }
+        context.deflate.inflations.add(1, ordering: .relaxed)
+        let result = payload.withUnsafeBytes { compressed in
+            Result { () throws(DeflateError) in try decompressor.decompress(compressed, limit: configuration.maxMessageSize) }
+        }
+        switch result {
+        case .success(let bytes):
+            if isText && !bytes.withUnsafeBytes(UTF8Validator.isValid) {
+                fail(.invalidPayload, "invalid UTF-8")
+                return nil
+            }
+            return bytes
+        case .failure(.tooLarge):
+            fail(.messageTooBig, "message too big")
+        case .failure:
+            fail(.protocolError, "invalid compressed data")
+        }
+        return nil
+    }
+
+    /// Fails the connection for a problem found above the session.
+    private func fail(_ code: WebSocketCloseCode, _ reason: String) {
+        session.fail(code: code, reason: reason)
+        closeCode = code
+        closeReason = reason
+        endAfterFlush()
     }
 
     /// Queues what the session must send (pongs, close frames). These go
@@ -129,20 +179,82 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         return admit(frame.count) { tcp.write(frame) }
     }
 
+    /// Sends a published message: the frame every subscriber shares, its
+    /// shared compressed form, or a compression of its own for a
+    /// connection that keeps its compression context. On the loop.
+    func send(published: PublishedFrame) -> SendResult {
+        guard let deflate else { return send(frame: published.plain) }
+        let headerSize = published.plain.withUnsafeBytes { WebSocketFrame.serverHeaderSize(ofFrame: $0) }
+        guard deflate.compresses(published.plain.count - headerSize) else { return send(frame: published.plain) }
+        return admit(published.plain.count) {
+            published.plain.withUnsafeBytes { frame in
+                let opcode = WebSocketFrame.opcode(ofFrame: frame)
+                let payload = UnsafeRawBufferPointer(rebasing: frame[headerSize...])
+                if deflate.takesSharedFrames, let slot = published.compressed {
+                    let shared = slot.frame { compressedFrame(opcode, payload, deflate) }
+                    tcp.write(shared ?? published.plain)
+                } else {
+                    writeCompressed(opcode, payload, deflate, plain: published.plain)
+                }
+            }
+        }
+    }
+
     /// Encodes and sends one frame. On the loop the frame is encoded
     /// straight into the connection's output (the cork buffer when this
     /// runs inside its read callback); elsewhere it is encoded here and
-    /// handed over.
+    /// handed over, or, when it is to be compressed, handed over as is and
+    /// compressed on the loop (whose streams are not thread-safe).
     func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        let compresses = deflate?.compresses(payload.count) == true
         guard tcp.loop.inEventLoop else {
             guard isOpen else { return .dropped }
-            let frame = SharedBytes.webSocketFrame(opcode, payload)
-            tcp.loop.execute { _ = self.send(frame: frame) }
+            if compresses {
+                let bytes = Array(payload)
+                tcp.loop.execute { _ = bytes.withUnsafeBytes { self.send(opcode, $0) } }
+            } else {
+                let frame = SharedBytes.webSocketFrame(opcode, payload)
+                tcp.loop.execute { _ = self.send(frame: frame) }
+            }
             return .buffered
         }
         let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
+        if compresses, let deflate {
+            // Admitted on its uncompressed size: a compressor that keeps its
+            // context must only see messages that are really sent.
+            return admit(size) { writeCompressed(opcode, payload, deflate, plain: nil) }
+        }
         return admit(size) {
             tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+        }
+    }
+
+    /// Writes `payload` compressed (RSV1, RFC 7692 §6), or plain when it
+    /// does not shrink and no context is kept.
+    private func writeCompressed(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate, plain: SharedBytes?) {
+        guard let compressor = deflate.compressor(context.deflate) else { return writePlain(opcode, payload, plain) }
+        context.deflate.compress(payload, with: compressor) { compressed in
+            guard let compressed else { return writePlain(opcode, payload, plain) }
+            let size = WebSocketFrame.serverHeaderSize(payloadLength: compressed.count) + compressed.count
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, rsv1: true, payload: compressed, into: $0) }
+        }
+    }
+
+    private func writePlain(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ plain: SharedBytes?) {
+        if let plain {
+            tcp.write(plain)
+        } else {
+            let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+        }
+    }
+
+    /// The compressed frame a publish shares among its subscribers, or nil
+    /// when compression does not make it smaller.
+    private func compressedFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate) -> SharedBytes? {
+        guard let compressor = context.deflate.compressor(windowBits: 15, settings: deflate.settings) else { return nil }
+        return context.deflate.compress(payload, with: compressor) { compressed in
+            compressed.map { SharedBytes.webSocketFrame(opcode, $0, compressed: true) }
         }
     }
 

@@ -7,7 +7,7 @@ struct WebSocketRoute: Sendable {
     let settings: WebSocketSettings
     var configuration: WebSocketConfiguration { settings.configuration }
     /// Runs the handler's `authenticate` and builds the typed connection.
-    let open: @Sendable (Request, TCPConnection, String?, LoopContext) throws -> WebSocketConnection
+    let open: @Sendable (Request, TCPConnection, String?, ConnectionDeflate?, LoopContext) throws -> WebSocketConnection
 
     enum Outcome {
         case refused(Response)
@@ -29,16 +29,25 @@ struct WebSocketRoute: Sendable {
             return .refused(HTTPError(.forbidden, "origin not allowed").response)
         }
         let subprotocol = configuration.subprotocols.first { handshake.subprotocols.contains($0) }
+        // RFC 7692 §5: the first acceptable permessage-deflate offer, if compression is on.
+        let deflate = configuration.compression.flatMap { compression in
+            PerMessageDeflateNegotiation.negotiate(handshake.extensions, policy: compression.policy).map {
+                ConnectionDeflate(agreement: $0, settings: compression)
+            }
+        }
         let socket: WebSocketConnection
         do {
-            socket = try open(request, connection, subprotocol, context)
+            socket = try open(request, connection, subprotocol, deflate, context)
         } catch let error as HTTPError {
             return .refused(error.response)
         } catch {
             context.logger.error("WebSocket authentication failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             return .refused(HTTPError(.internalServerError).response)
         }
-        let fields = WebSocketHandshake.responseFields(forKey: handshake.key, subprotocol: subprotocol, extensions: nil)
+        if deflate != nil { context.pubsub.connectionCompresses() }
+        let fields = WebSocketHandshake.responseFields(
+            forKey: handshake.key, subprotocol: subprotocol, extensions: deflate?.agreement.responseValue
+        )
         return .accepted(socket, response: HTTPResponse(status: .switchingProtocols, headerFields: fields))
     }
 }
@@ -76,9 +85,9 @@ extension Router {
         handler: Handler
     ) {
         let settings = WebSocketSettings(configuration)
-        let route = WebSocketRoute(settings: settings) { request, tcp, subprotocol, context in
+        let route = WebSocketRoute(settings: settings) { request, tcp, subprotocol, deflate, context in
             let userData = try handler.authenticate(request)
-            let connection = WebSocketConnection(tcp: tcp, settings: settings, context: context)
+            let connection = WebSocketConnection(tcp: tcp, settings: settings, context: context, deflate: deflate)
             connection.sink = WebSocket(
                 userData: userData,
                 subprotocol: subprotocol,

@@ -100,7 +100,7 @@ public struct UTF8Validator: Sendable {
     }
 
     /// Whether `bytes` are complete, valid UTF-8.
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var validator = UTF8Validator()
         return validator.validate(bytes) && validator.isAtCharacterBoundary
     }

@@ -77,6 +77,16 @@ public enum WebSocketFrame {
         payloadLength <= maxShortPayloadLength ? 2 : (payloadLength <= maxMediumPayloadLength ? 4 : 10)
     }
 
+    /// The header size of an encoded server frame (unmasked), read from its second byte.
+    public static func serverHeaderSize(ofFrame frame: UnsafeRawBufferPointer) -> Int {
+        WebSocketFrameHeader.size(secondByte: frame[1])
+    }
+
+    /// The opcode of an encoded frame.
+    public static func opcode(ofFrame frame: UnsafeRawBufferPointer) -> WebSocketOpcode {
+        WebSocketOpcode(uncheckedRawValue: frame[0] & 0x0F)
+    }
+
     /// Writes one unmasked server frame, header then payload, into
     /// `target`, which must be exactly `serverHeaderSize + payload.count`
     /// bytes: the write path encodes straight into its output buffer.

@@ -153,6 +153,16 @@ public struct WebSocketSession: Sendable {
         state = .closing
     }
 
+    /// _Fails the WebSocket Connection_ (RFC 6455 §7.1.7) for a reason found above the
+    /// session, such as a compressed message that does not inflate: queues a close frame with
+    /// `code` unless one was already sent, and stops parsing for good.
+    public mutating func fail(code: WebSocketCloseCode, reason: String) {
+        if state == .open {
+            queueFrame(.close, WebSocketFrame.closePayload(code: code, reason: reason))
+        }
+        stop()
+    }
+
     // MARK: Parsing
 
     /// Parses frames from `bytes[readIndex...]` until one produces an event or input runs out.

@@ -11,6 +11,8 @@ final class TestWebSocket {
         var opcode: UInt8
         var fin: Bool
         var payload: [UInt8]
+        /// Set on the first frame of a compressed message (RFC 7692 §6).
+        var rsv1 = false
         var text: String { String(decoding: payload, as: UTF8.self) }
         /// The close code in a close frame's payload.
         var closeCode: UInt16? {
@@ -41,8 +43,8 @@ final class TestWebSocket {
         return head
     }
 
-    func send(opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
-        try socket.send(WebSocketFrame.encode(opcode: opcode, payload: payload, fin: fin, maskingKey: masked ? (1, 2, 3, 4) : nil))
+    func send(opcode: WebSocketOpcode, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false, masked: Bool = true) throws {
+        try socket.send(WebSocketFrame.encode(opcode: opcode, payload: payload, fin: fin, rsv1: rsv1, maskingKey: masked ? (1, 2, 3, 4) : nil))
     }
 
     func send(text: String) throws { try send(opcode: .text, Array(text.utf8)) }
@@ -56,7 +58,7 @@ final class TestWebSocket {
         } else if length == 127 {
             length = try socket.receive(count: 8).reduce(0) { $0 << 8 | Int($1) }
         }
-        return Frame(opcode: head[0] & 0x0F, fin: head[0] & 0x80 != 0, payload: try socket.receive(count: length))
+        return Frame(opcode: head[0] & 0x0F, fin: head[0] & 0x80 != 0, payload: try socket.receive(count: length), rsv1: head[0] & 0x40 != 0)
     }
 
     /// The next frame that is not a ping.
