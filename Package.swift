@@ -12,6 +12,10 @@ let package = Package(
     name: "Switchboard",
     products: [
         .library(name: "Switchboard", targets: ["Switchboard"]),
+        // The sans-I/O protocol layer and the RFC 7692 codec stand alone too
+        // (Benchmarks/SwitchboardBenchmarks measures them).
+        .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
+        .library(name: "SwitchboardDeflate", targets: ["SwitchboardDeflate"]),
         .executable(name: "BenchHost", targets: ["BenchHost"]),
         .executable(name: "ChatRoom", targets: ["ChatRoom"]),
         .executable(name: "Ticker", targets: ["Ticker"]),

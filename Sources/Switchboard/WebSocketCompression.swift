@@ -1,4 +1,4 @@
-public import SwitchboardWire
+import SwitchboardWire
 
 /// permessage-deflate (RFC 7692) for one WebSocket route:
 /// `WebSocketConfiguration(compression: .perMessageDeflate)`.

@@ -183,18 +183,18 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// shared compressed form, or a compression of its own for a
     /// connection that keeps its compression context. On the loop.
     func send(published: PublishedFrame) -> SendResult {
-        guard let deflate else { return send(frame: published.plain) }
+        guard let deflate, let compression = configuration.compression else { return send(frame: published.plain) }
         let headerSize = published.plain.withUnsafeBytes { WebSocketFrame.serverHeaderSize(ofFrame: $0) }
-        guard deflate.compresses(published.plain.count - headerSize) else { return send(frame: published.plain) }
+        guard deflate.compresses(published.plain.count - headerSize, compression) else { return send(frame: published.plain) }
         return admit(published.plain.count) {
             published.plain.withUnsafeBytes { frame in
                 let opcode = WebSocketFrame.opcode(ofFrame: frame)
                 let payload = UnsafeRawBufferPointer(rebasing: frame[headerSize...])
                 if deflate.takesSharedFrames, let slot = published.compressed {
-                    let shared = slot.frame { compressedFrame(opcode, payload, deflate) }
+                    let shared = slot.frame { compressedFrame(opcode, payload, compression) }
                     tcp.write(shared ?? published.plain)
                 } else {
-                    writeCompressed(opcode, payload, deflate, plain: published.plain)
+                    writeCompressed(opcode, payload, deflate, compression, plain: published.plain)
                 }
             }
         }
@@ -206,7 +206,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// handed over, or, when it is to be compressed, handed over as is and
     /// compressed on the loop (whose streams are not thread-safe).
     func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
-        let compresses = deflate?.compresses(payload.count) == true
+        let compression = configuration.compression
+        let compresses = compression.map { deflate?.compresses(payload.count, $0) == true } ?? false
         guard tcp.loop.inEventLoop else {
             guard isOpen else { return .dropped }
             if compresses {
@@ -219,10 +220,10 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             return .buffered
         }
         let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
-        if compresses, let deflate {
+        if compresses, let deflate, let compression {
             // Admitted on its uncompressed size: a compressor that keeps its
             // context must only see messages that are really sent.
-            return admit(size) { writeCompressed(opcode, payload, deflate, plain: nil) }
+            return admit(size) { writeCompressed(opcode, payload, deflate, compression, plain: nil) }
         }
         return admit(size) {
             tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
@@ -231,8 +232,11 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     /// Writes `payload` compressed (RSV1, RFC 7692 §6), or plain when it
     /// does not shrink and no context is kept.
-    private func writeCompressed(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate, plain: SharedBytes?) {
-        guard let compressor = deflate.compressor(context.deflate) else { return writePlain(opcode, payload, plain) }
+    private func writeCompressed(
+        _ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate, _ compression: WebSocketCompression,
+        plain: SharedBytes?
+    ) {
+        guard let compressor = deflate.compressor(context.deflate, compression) else { return writePlain(opcode, payload, plain) }
         context.deflate.compress(payload, with: compressor) { compressed in
             guard let compressed else { return writePlain(opcode, payload, plain) }
             let size = WebSocketFrame.serverHeaderSize(payloadLength: compressed.count) + compressed.count
@@ -251,8 +255,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     /// The compressed frame a publish shares among its subscribers, or nil
     /// when compression does not make it smaller.
-    private func compressedFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate) -> SharedBytes? {
-        guard let compressor = context.deflate.compressor(windowBits: 15, settings: deflate.settings) else { return nil }
+    private func compressedFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ compression: WebSocketCompression) -> SharedBytes? {
+        guard let compressor = context.deflate.compressor(windowBits: 15, settings: compression) else { return nil }
         return context.deflate.compress(payload, with: compressor) { compressed in
             compressed.map { SharedBytes.webSocketFrame(opcode, $0, compressed: true) }
         }

@@ -3,61 +3,66 @@ import SwitchboardIO
 import SwitchboardWire
 import Synchronization
 
-/// One connection's permessage-deflate: what the handshake agreed, and the
-/// connection's own zlib streams for a side that keeps its context. A side
-/// without context takeover uses its loop's shared stream
-/// (``LoopDeflate``), so such connections hold no zlib memory.
-/// Loop-confined.
-final class ConnectionDeflate {
-    let agreement: PerMessageDeflateAgreement
-    let settings: WebSocketCompression
-    private var ownCompressor: DeflateCompressor?
-    private var ownDecompressor: DeflateDecompressor?
+/// One connection's permessage-deflate: what the handshake agreed, packed
+/// into a few bytes inside the connection, and the connection's own zlib
+/// streams for a side that keeps its context. A side without context
+/// takeover uses its loop's shared stream (``LoopDeflate``), so such a
+/// connection costs 16 bytes and no zlib memory. Loop-confined.
+struct ConnectionDeflate {
+    /// Only when a side keeps its context; shared by copies of this value.
+    private let own: OwnDeflateStreams?
+    private let serverNoContextTakeover: Bool
+    private let clientNoContextTakeover: Bool
+    /// The window the server compresses with; below 9, nothing is
+    /// compressed: zlib's raw deflate has no 8-bit window, and RFC 7692
+    /// lets any message go uncompressed.
+    private let serverWindowBits: UInt8
+    private let clientWindowBits: UInt8
 
     init(agreement: PerMessageDeflateAgreement, settings: WebSocketCompression) {
-        self.agreement = agreement
-        self.settings = settings
-    }
-
-    /// The window the server compresses with, or nil when it sends
-    /// everything uncompressed: the client allowed 8 bits, which zlib's
-    /// raw deflate cannot do (RFC 7692 lets any message go uncompressed).
-    var compressionWindowBits: Int? {
-        let bits = min(agreement.serverMaxWindowBits, agreement.serverNoContextTakeover ? 15 : settings.windowBits)
-        return bits >= 9 ? bits : nil
+        serverNoContextTakeover = agreement.serverNoContextTakeover
+        clientNoContextTakeover = agreement.clientNoContextTakeover
+        serverWindowBits = UInt8(min(agreement.serverMaxWindowBits, agreement.serverNoContextTakeover ? 15 : settings.windowBits))
+        clientWindowBits = UInt8(agreement.clientMaxWindowBits)
+        let keepsContext = !agreement.serverNoContextTakeover || !agreement.clientNoContextTakeover
+        own = keepsContext ? OwnDeflateStreams() : nil
     }
 
     /// Whether a message of `size` payload bytes is worth compressing.
-    func compresses(_ size: Int) -> Bool {
-        size >= settings.minimumSize && compressionWindowBits != nil
+    func compresses(_ size: Int, _ settings: WebSocketCompression) -> Bool {
+        size >= settings.minimumSize && serverWindowBits >= 9
     }
 
     /// Whether this connection can take the compressed frame a publish
     /// shares among its subscribers (made without context, 15-bit window).
-    var takesSharedFrames: Bool {
-        agreement.serverNoContextTakeover && compressionWindowBits == 15
-    }
+    var takesSharedFrames: Bool { serverNoContextTakeover && serverWindowBits == 15 }
 
-    func compressor(_ shared: LoopDeflate) -> DeflateCompressor? {
-        guard let bits = compressionWindowBits else { return nil }
-        if agreement.serverNoContextTakeover {
-            return shared.compressor(windowBits: bits, settings: settings)
+    func compressor(_ shared: LoopDeflate, _ settings: WebSocketCompression) -> DeflateCompressor? {
+        guard serverWindowBits >= 9 else { return nil }
+        guard let own, !serverNoContextTakeover else {
+            return shared.compressor(windowBits: Int(serverWindowBits), settings: settings)
         }
-        if ownCompressor == nil {
-            ownCompressor = try? DeflateCompressor(
-                windowBits: bits, level: settings.level, memoryLevel: settings.memoryLevel, contextTakeover: true
+        if own.compressor == nil {
+            own.compressor = try? DeflateCompressor(
+                windowBits: Int(serverWindowBits), level: settings.level, memoryLevel: settings.memoryLevel, contextTakeover: true
             )
         }
-        return ownCompressor
+        return own.compressor
     }
 
     func decompressor(_ shared: LoopDeflate) -> DeflateDecompressor? {
-        if agreement.clientNoContextTakeover { return shared.decompressor }
-        if ownDecompressor == nil {
-            ownDecompressor = try? DeflateDecompressor(windowBits: agreement.clientMaxWindowBits, contextTakeover: true)
+        guard let own, !clientNoContextTakeover else { return shared.decompressor }
+        if own.decompressor == nil {
+            own.decompressor = try? DeflateDecompressor(windowBits: Int(clientWindowBits), contextTakeover: true)
         }
-        return ownDecompressor
+        return own.decompressor
     }
+}
+
+/// A connection's own zlib streams, each made on first use.
+final class OwnDeflateStreams {
+    var compressor: DeflateCompressor?
+    var decompressor: DeflateDecompressor?
 }
 
 /// The zlib streams one loop's connections share for messages compressed

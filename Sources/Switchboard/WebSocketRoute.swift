@@ -30,10 +30,11 @@ struct WebSocketRoute: Sendable {
         }
         let subprotocol = configuration.subprotocols.first { handshake.subprotocols.contains($0) }
         // RFC 7692 §5: the first acceptable permessage-deflate offer, if compression is on.
-        let deflate = configuration.compression.flatMap { compression in
-            PerMessageDeflateNegotiation.negotiate(handshake.extensions, policy: compression.policy).map {
-                ConnectionDeflate(agreement: $0, settings: compression)
-            }
+        var agreement: PerMessageDeflateAgreement?
+        var deflate: ConnectionDeflate?
+        if let compression = configuration.compression {
+            agreement = PerMessageDeflateNegotiation.negotiate(handshake.extensions, policy: compression.policy)
+            deflate = agreement.map { ConnectionDeflate(agreement: $0, settings: compression) }
         }
         let socket: WebSocketConnection
         do {
@@ -46,7 +47,7 @@ struct WebSocketRoute: Sendable {
         }
         if deflate != nil { context.pubsub.connectionCompresses() }
         let fields = WebSocketHandshake.responseFields(
-            forKey: handshake.key, subprotocol: subprotocol, extensions: deflate?.agreement.responseValue
+            forKey: handshake.key, subprotocol: subprotocol, extensions: agreement?.responseValue
         )
         return .accepted(socket, response: HTTPResponse(status: .switchingProtocols, headerFields: fields))
     }
