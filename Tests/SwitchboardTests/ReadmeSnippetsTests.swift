@@ -57,4 +57,13 @@ struct ReadmeSnippetsTests {
         let chat = try TestWebSocket(port: port, path: "/ws?user=ann")
         #expect(try chat.receiveNonPing().text == "welcome ann")
     }
+
+    @Test func compressionIsOneLine() throws {
+        let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+        server.webSocket("/feed", configuration: WebSocketConfiguration(compression: .perMessageDeflate), handler: Feed())
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let feed = try TestWebSocket(port: port, path: "/feed", headers: ["Sec-WebSocket-Extensions: permessage-deflate"])
+        #expect(feed.response.header("sec-websocket-extensions")?.hasPrefix("permessage-deflate") == true)
+    }
 }
