@@ -16,10 +16,12 @@ import SwitchboardWire
 /// one decompressor, an idle connection costs no zlib memory at all, and a
 /// published message is compressed once for all of its subscribers. With
 /// `contextTakeover` each connection keeps its own zlib streams (better
-/// ratios for streams of similar messages) at
+/// ratios for streams of similar messages). zlib reserves
 /// `2^(windowBits+2) + 2^(memoryLevel+9)` bytes for its compressor plus
-/// `2^windowBits` + ~7 KiB for its decompressor: about 300 KiB at 15/8,
-/// about 26 KiB at 10/4.
+/// `2^windowBits` + ~7 KiB for its decompressor: about 300 KiB at 15/8
+/// (about 100 KB of it resident per connection once both sides have sent
+/// a small message, measured by `Benchmarks/deflate-memory.py`), about
+/// 26 KiB at 10/4.
 public struct WebSocketCompression: Sendable, Hashable {
     /// Messages shorter than this many bytes are sent uncompressed
     /// (RFC 7692 lets each message choose). Default 128.
