@@ -59,6 +59,7 @@ public final class Server: Sendable {
                 configuration.logger.info("listening", metadata: ["address": "\(listener.address)", "loops": "\(group.loops.count)"])
                 return listener.address
             } catch {
+                pubsub.stopBackplane()
                 group.shutdown()
                 throw error
             }
