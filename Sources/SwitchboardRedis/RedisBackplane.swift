@@ -192,7 +192,7 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         }
         guard let publisher else { return drop(commands.count) }
         for command in commands {
-            let size = command.bytes.count
+            let size = command.count
             if pendingPublishBytes + size <= configuration.maxPendingPublishBytes, publisher.send(command, kind: .publish, size: size) {
                 pendingPublishBytes += size
             } else {

@@ -85,12 +85,10 @@ final class RedisLink {
     /// connection is not up (nothing is queued, no callback will run).
     func send(_ command: RedisCommand, kind: ReplyKind, size: Int = 0) -> Bool {
         guard isReady, let context else { return false }
-        let status = command.bytes.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) {
-                redisAsyncFormattedCommand(context, { context, reply, privdata in
-                    RedisLink.from(context).received(reply, privdata)
-                }, Self.privdata(kind, size), $0.baseAddress, $0.count)
-            }
+        let status = command.withCString { text, count in
+            redisAsyncFormattedCommand(context, { context, reply, privdata in
+                RedisLink.from(context).received(reply, privdata)
+            }, Self.privdata(kind, size), text, count)
         }
         return status == REDIS_OK
     }

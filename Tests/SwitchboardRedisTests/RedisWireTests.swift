@@ -10,6 +10,11 @@ struct RedisWireTests {
         var command = RedisCommand(argumentCount: 1)
         [UInt8]([0, 13, 10, 255]).withUnsafeBytes { command.append(argument: [UInt8(ascii: "h")], $0) }
         #expect(command.bytes == Array("*1\r\n$5\r\nh".utf8) + [0, 13, 10, 255, 13, 10])
+        // hiredis reads the command as a C string: a NUL follows, uncounted.
+        command.withCString { text, count in
+            #expect(count == command.bytes.count)
+            #expect(text[count] == 0)
+        }
     }
 
     @Test func envelopeRoundTrip() {
