@@ -122,9 +122,9 @@ package.targets += [
         pkgConfig: "hiredis",
         providers: [.apt(["libhiredis-dev"])]
     ),
-    // hiredis's libuv adapter is static C in a header that includes uv.h:
-    // compiled here once, so Swift sees one attach function and no second
-    // copy of libuv's types beside CLibUV's.
+    // hiredis's event hooks on libuv (attach.c): C that includes uv.h,
+    // compiled here so Swift sees one attach function and no second copy
+    // of libuv's types beside CLibUV's.
     .target(
         name: "CHiredisLibUV",
         path: "Sources/CHiredisLibUV",
