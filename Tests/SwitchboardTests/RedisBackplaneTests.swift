@@ -205,6 +205,16 @@ struct RedisBackplaneTests {
     }
 }
 
+/// The README's "Scale out with Redis" snippet, kept compiling (not
+/// started: its Redis address is made up).
+@Test func readmeRedisSnippet() throws {
+    let backplane = try RedisBackplane(url: "redis://:secret@10.0.0.5:6379/0")
+    let server = Server(configuration: ServerConfiguration(host: "0.0.0.0", port: 8080, backplane: backplane))
+    #expect(backplane.url == RedisURL(host: "10.0.0.5", password: "secret"))
+    #expect(server.configuration.backplane is RedisBackplane)
+    #expect(backplane.configuration.channelPrefix == "switchboard:")
+}
+
 /// One Switchboard node: two loops, a RedisBackplane, and the pub/sub
 /// tests' /topic route.
 final class RedisNode: Sendable {
