@@ -62,7 +62,8 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     /// Topics SUBSCRIBEd on the current subscriber connection.
     private var upstream: Set<String> = []
     private var pendingPublishBytes = 0
-    /// `droppedPublishes` when the current outage began, or nil while up.
+    /// `droppedPublishes` when publishes began to be dropped, until one
+    /// gets through again; nil meanwhile.
     private var outageStart: Int?
 
     /// Parses `url` (`redis://[[user]:password@]host[:port][/db]`); connects
@@ -176,13 +177,7 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     }
 
     private func linkChanged() {
-        let up = publisher?.isReady == true && subscriber?.isReady == true
-        connected.store(up, ordering: .relaxed)
-        if publisher?.isReady == true, let outageStart {
-            let lost = droppedPublishes - outageStart
-            logger.notice("redis: publishing to other nodes again", metadata: ["dropped_during_outage": "\(lost)"])
-            self.outageStart = nil
-        }
+        connected.store(publisher?.isReady == true && subscriber?.isReady == true, ordering: .relaxed)
     }
 
     private func sendQueuedPublishes() {
@@ -213,6 +208,11 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         pendingPublishBytes -= size
         if let reply, reply.pointee.type == REDIS_REPLY_INTEGER {
             confirmed.add(1, ordering: .relaxed)
+            if let outageStart {
+                // The first publish through after drops ends the outage.
+                logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
+                self.outageStart = nil
+            }
         } else {
             drop(1)
         }
