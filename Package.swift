@@ -134,7 +134,7 @@ package.targets += [
     .target(
         name: "SwitchboardRedis",
         dependencies: [
-            "Switchboard", "SwitchboardIO", "CHiredis", "CHiredisLibUV",
+            "Switchboard", "SwitchboardIO", "SwitchboardHub", "CHiredis", "CHiredisLibUV",
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: strictSettings

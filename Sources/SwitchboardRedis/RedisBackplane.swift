@@ -2,6 +2,7 @@ import CHiredis
 import Glibc
 import Logging
 public import Switchboard
+import SwitchboardHub
 import Synchronization
 
 /// A `Backplane` over Redis pub/sub: every node of an application points
@@ -45,8 +46,9 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     private let channelPrefix: [UInt8]
     private let logger: Logger
 
-    // Any thread.
-    private let outbox = Mutex(Outbox())
+    // Any thread. A pthread lock rather than `Mutex`, so Thread Sanitizer
+    // sees it (see `Locked`).
+    private let outbox = Locked(Outbox())
     private let dropped = Atomic<Int>(0)
     private let confirmed = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
