@@ -190,6 +190,51 @@ struct RedisBackplaneTests {
         #expect(group.loops.compactMap(\.closeReport).allSatisfy { $0.leakedHandles == 0 })
     }
 
+    /// A stalled Redis (SIGSTOP) confirms nothing: past
+    /// `maxPendingPublishBytes` publishes are dropped and counted instead of
+    /// piling up in memory; once it runs again, they flow.
+    @Test func aStalledRedisBoundsPendingPublishes() throws {
+        let redis = try RedisServerProcess()
+        let backplane = try RedisBackplane(url: redis.url, configuration: .init(maxPendingPublishBytes: 4_096))
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, backplane: backplane))
+        try server.start()
+        defer { #expect(throws: Never.self) { try server.stop() } }
+        #expect(eventually { backplane.isConnected })
+        let payload = [UInt8](repeating: 7, count: 100)
+        server.pubsub.publish("t", binary: payload)
+        #expect(eventually { backplane.confirmedPublishes == 1 })
+
+        redis.pause()
+        defer { redis.resume() }
+        for _ in 0..<200 { server.pubsub.publish("t", binary: payload) }
+        // About 4 KiB of ~150-byte commands wait for Redis; the rest are dropped.
+        #expect(eventually { backplane.droppedPublishes > 150 })
+        usleep(200_000)  // the loop finishes the batch
+        let dropped = backplane.droppedPublishes
+        #expect(backplane.confirmedPublishes == 1)
+
+        redis.resume()
+        #expect(eventually { backplane.confirmedPublishes + backplane.droppedPublishes == 201 })
+        #expect(backplane.droppedPublishes == dropped)
+        server.pubsub.publish("t", binary: payload)
+        #expect(eventually { backplane.confirmedPublishes == 202 - dropped })
+    }
+
+    /// Something else publishing on a Switchboard channel (redis-cli, an old
+    /// version) is ignored, not delivered as garbage.
+    @Test func foreignMessagesOnTheChannelAreIgnored() throws {
+        let redis = try RedisServerProcess()
+        let nodes = try RedisNode.start(2, redis: redis)
+        defer { RedisNode.stop(nodes) }
+        #expect(eventually { nodes.allSatisfy(\.backplane.isConnected) })
+        let client = try TestWebSocket(port: nodes[1].port, path: "/topic?topic=news")
+        #expect(eventually { (try? redis.channels()) == [Self.prefix + "news"] })
+        #expect(try redis.call("PUBLISH", Self.prefix + "news", "hello from redis-cli") == .integer(1))
+        nodes[0].server.pubsub.publish("news", text: "from a node")
+        #expect(try client.receiveNonPing().text == "from a node")
+        #expect(nodes[1].backplane.receivedMessages == 1)
+    }
+
     /// AUTH and SELECT from the URL, against a Redis that requires a password.
     @Test func logsInWithThePasswordFromTheURL() throws {
         let redis = try RedisServerProcess(extraArguments: ["--requirepass", "s3cr%t"])

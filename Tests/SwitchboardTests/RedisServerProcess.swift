@@ -60,7 +60,18 @@ final class RedisServerProcess {
     func kill() {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
+        Glibc.kill(process.processIdentifier, SIGCONT)  // a paused process dies only once it runs
         process.waitUntilExit()
+    }
+
+    /// SIGSTOP: Redis keeps its connections but answers nothing.
+    func pause() {
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after `pause()`.
+    func resume() {
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGCONT) }
     }
 
     /// Starts a new redis-server on the same port (empty: no subscriptions).
