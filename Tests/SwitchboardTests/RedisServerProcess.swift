@@ -29,7 +29,7 @@ final class RedisServerProcess {
             self.port = try TestSocketPort.free()
             if try launch() { return }
         }
-        throw TestSocket.Failure(description: "redis-server did not answer PING on port \(port)")
+        throw TestSocket.Failure(description: "redis-server did not answer PING on port \(self.port)")
     }
 
     var url: String { "redis://127.0.0.1:\(port)" }
