@@ -101,22 +101,23 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         inbox.loop.execute { [self] in startOnLoop(inbox) }
     }
 
+    /// Sends the publishes still queued (waiting up to one second for
+    /// Redis to take them), then closes both connections. Publishes made
+    /// after this are dropped and counted. Called on the backplane's loop,
+    /// it cannot wait: what is not yet written is dropped.
     public func stop() {
-        let (loop, discarded) = outbox.withLock { outbox in
+        let loop = outbox.withLock { outbox in
             outbox.isStopped = true
-            defer { outbox.commands = [] }
-            return (outbox.loop, outbox.commands.count)
+            return outbox.loop
         }
-        dropped.add(discarded, ordering: .relaxed)
         guard let loop else { return }
-        if loop.inEventLoop { return stopOnLoop() }
+        if loop.inEventLoop { return stopOnLoop(gracePeriod: 0) {} }
         // Wait, so nothing arrives from Redis after stop() returns. The
         // server stops the backplane before its loops, so this runs.
         let done = Atomic<Bool>(false)
         guard loop.execute({ [self] in
-            stopOnLoop()
-            done.store(true, ordering: .releasing)
-        }) else { return }
+            stopOnLoop(gracePeriod: 1_000) { done.store(true, ordering: .releasing) }
+        }) else { return discardQueuedPublishes() }
         while !done.load(ordering: .acquiring) { usleep(1_000) }
     }
 
@@ -170,12 +171,14 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         subscriber.start()
     }
 
-    private func stopOnLoop() {
-        publisher?.stop()
+    private func stopOnLoop(gracePeriod: UInt64, then completion: @escaping () -> Void) {
+        sendQueuedPublishes()
         subscriber?.stop()
         connected.store(false, ordering: .relaxed)
         upstream = []
         wanted = []
+        guard let publisher else { return completion() }
+        publisher.stop(gracePeriod: gracePeriod, then: completion)
     }
 
     private func linkChanged() {

@@ -33,7 +33,10 @@ final class RedisLink {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private var retryTimer: LoopTimer?
     private var connectTimer: LoopTimer?
+    private var stopTimer: LoopTimer?
     private var isStopped = false
+    /// What `stop` should call once the connection is closed.
+    private var onStopped: (() -> Void)?
     /// Set while the connection is lost until it is back, to log the
     /// outage once rather than every attempt.
     private var failedAttempts = 0
@@ -67,18 +70,43 @@ final class RedisLink {
         connect()
     }
 
-    /// Closes the connection (pending callbacks get a nil reply) and stops
-    /// reconnecting. Idempotent.
-    func stop() {
+    /// Stops reconnecting and closes the connection, then calls
+    /// `completion`. With a grace period, commands already queued are
+    /// still written and their replies read first (hiredis's
+    /// `redisAsyncDisconnect`), for at most that long; past it, or without
+    /// one, pending callbacks get a nil reply. Idempotent.
+    func stop(gracePeriod: UInt64 = 0, then completion: @escaping () -> Void = {}) {
         loop.assertInEventLoop()
         isStopped = true
         retryTimer?.cancel()
         connectTimer?.cancel()
+        let wasReady = isReady
         isReady = false
+        guard let context else { return completion() }
+        onStopped = completion
+        guard gracePeriod > 0, wasReady else { return closeNow() }
+        // May close at once (nothing pending), calling `disconnected`.
+        redisAsyncDisconnect(context)
+        if self.context != nil {
+            stopTimer = LoopTimer(on: loop, after: gracePeriod) { [unowned self] in closeNow() }
+        }
+    }
+
+    /// Frees the context (its disconnect callback runs if it was connected)
+    /// and reports the stop.
+    private func closeNow() {
         if let context {
             self.context = nil
             redisAsyncFree(context)
         }
+        finishStopping()
+    }
+
+    private func finishStopping() {
+        stopTimer?.cancel()
+        let completion = onStopped
+        onStopped = nil
+        completion?()
     }
 
     /// Queues a command built by `RedisCommand`. `false` when the
@@ -167,7 +195,7 @@ final class RedisLink {
         self.context = nil
         let wasReady = isReady
         isReady = false
-        guard !isStopped else { return }
+        guard !isStopped else { return finishStopping() }
         let reason = context.flatMap { $0.pointee.errstr.map { String(cString: $0) } } ?? "closed"
         if wasReady { onLost() }
         retry(after: reason)
