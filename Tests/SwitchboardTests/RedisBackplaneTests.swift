@@ -190,6 +190,32 @@ struct RedisBackplaneTests {
         #expect(group.loops.compactMap(\.closeReport).allSatisfy { $0.leakedHandles == 0 })
     }
 
+    /// A node that stops gracefully still tells the others what its
+    /// handlers publish as their sockets close.
+    @Test func whatClosingSocketsPublishReachesOtherNodes() throws {
+        let redis = try RedisServerProcess()
+        let nodes = try RedisNode.start(2, redis: redis)
+        defer { RedisNode.stop(nodes) }
+        #expect(eventually { nodes.allSatisfy(\.backplane.isConnected) })
+        let staying = try TestWebSocket(port: nodes[0].port, path: "/announce?topic=room")
+        let leaving = try TestWebSocket(port: nodes[1].port, path: "/announce?topic=room")
+        #expect(eventually { (try? redis.call("PUBSUB", "NUMSUB", Self.prefix + "room")) == .array([.bulk(Self.prefix + "room"), .integer(2)]) })
+
+        let stopped = Counter()
+        let server = nodes[1].server
+        Thread.detachNewThread {
+            try? server.stop()
+            stopped.increment()
+        }
+        #expect(try leaving.receiveNonPing().closeCode == 1001)
+        // As a browser does: the close reply, then the TCP connection ends.
+        try leaving.send(opcode: .close, [0x03, 0xE9])
+        leaving.socket.shutdownWrite()
+        #expect(try staying.receiveNonPing().text == "left room")
+        #expect(eventually { stopped.value == 1 })
+        #expect(nodes[1].backplane.droppedPublishes == 0)
+    }
+
     /// A stalled Redis (SIGSTOP) confirms nothing: past
     /// `maxPendingPublishBytes` publishes are dropped and counted instead of
     /// piling up in memory; once it runs again, they flow.
@@ -271,6 +297,7 @@ final class RedisNode: Sendable {
         backplane = try RedisBackplane(url: url, configuration: .init(reconnectDelay: 50...400))
         server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
+        server.webSocket("/announce", configuration: WebSocketConfiguration(origins: .any), handler: LeaveAnnouncer(pubsub: server.pubsub))
         port = try server.start().port
     }
 
@@ -283,5 +310,15 @@ final class RedisNode: Sendable {
         for node in nodes {
             #expect(throws: Never.self) { try node.server.stop() }
         }
+    }
+}
+
+/// Subscribes to `?topic=` and publishes "left TOPIC" there when its socket closes.
+struct LeaveAnnouncer: WebSocketHandler {
+    let pubsub: PubSub
+    func authenticate(_ request: Request) throws -> String { request.queryValue("topic") ?? "none" }
+    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
+    func onClose(_ socket: WebSocket<String>, code: WebSocketCloseCode, reason: String) {
+        pubsub.publish(socket.userData, text: "left \(socket.userData)")
     }
 }
