@@ -84,10 +84,20 @@ final class RedisServerProcess {
         throw TestSocket.Failure(description: "redis-server did not restart on port \(port)")
     }
 
-    /// A fresh connection for one command.
+    /// One command on a connection kept between calls: tests poll Redis
+    /// in tight loops, and a connection per poll would fill loopback with
+    /// TIME_WAIT ports that the suite's many-connection tests need.
     func call(_ arguments: String...) throws -> RESPValue {
-        try RESPClient(port: port).call(arguments)
+        do {
+            let client = try connection ?? RESPClient(port: port)
+            connection = client
+            return try client.call(arguments)
+        } catch {
+            connection = nil  // Redis was killed or restarted: next call reconnects
+            throw error
+        }
     }
+    private var connection: RESPClient?
 
     /// Two commands on one connection (AUTH, then what needs it).
     func call(_ first: [String], then second: [String]) throws -> RESPValue {
