@@ -44,6 +44,7 @@ final class RedisServerProcess {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
+        watch(process.processIdentifier)
         for _ in 0..<200 {
             guard process.isRunning else { return false }
             switch try? RESPClient(port: port).call("PING") {
@@ -56,8 +57,24 @@ final class RedisServerProcess {
         return false
     }
 
+    /// A shell that kills redis-server if this test process dies first
+    /// (a crash skips deinit; redis would live on as an orphan).
+    private func watch(_ redis: pid_t) {
+        watchdog?.terminate()
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -9 \(redis)"]
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try? watchdog.run()
+        self.watchdog = watchdog
+    }
+    private var watchdog: Process?
+
     /// SIGKILL: Redis vanishes without closing anything politely.
     func kill() {
+        watchdog?.terminate()
+        watchdog = nil
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         Glibc.kill(process.processIdentifier, SIGCONT)  // a paused process dies only once it runs
