@@ -130,3 +130,45 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: Redis backplane (SwitchboardRedis)
+// Added to the package above rather than written into it, so this part
+// stays in one place.
+
+package.products.append(.library(name: "SwitchboardRedis", targets: ["SwitchboardRedis"]))
+package.targets += [
+    // System library: Debian's libhiredis-dev. Imported by SwitchboardRedis only.
+    .systemLibrary(
+        name: "CHiredis",
+        path: "Sources/CHiredis",
+        pkgConfig: "hiredis",
+        providers: [.apt(["libhiredis-dev"])]
+    ),
+    // hiredis's event hooks on libuv (attach.c): C that includes uv.h,
+    // compiled here so Swift sees one attach function and no second copy
+    // of libuv's types beside CLibUV's.
+    .target(
+        name: "CHiredisLibUV",
+        path: "Sources/CHiredisLibUV",
+        linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("uv")]
+    ),
+    // The backplane over Redis pub/sub, on the server's own event loop.
+    .target(
+        name: "SwitchboardRedis",
+        dependencies: [
+            "Switchboard", "SwitchboardIO", "SwitchboardHub", "CHiredis", "CHiredisLibUV",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strictSettings
+    ),
+    .testTarget(
+        name: "SwitchboardRedisTests",
+        dependencies: ["SwitchboardRedis"],
+        swiftSettings: strictSettings
+    ),
+]
+// The examples join a backplane when REDIS_URL is set; the integration
+// tests run servers with it and reuse SwitchboardTests' WebSocket client.
+for target in package.targets where ["BenchHost", "ChatRoom", "SwitchboardTests"].contains(target.name) {
+    target.dependencies.append("SwitchboardRedis")
+}

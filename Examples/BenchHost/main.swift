@@ -5,8 +5,11 @@
 // GET /health answers "ok"; /echo echoes every WebSocket message;
 // /topic/NAME subscribes to NAME and publishes what it receives there;
 // POST /publish/NAME publishes its body to NAME as one binary message.
+// REDIS_URL=redis://HOST:PORT joins the other nodes sharing that Redis
+// (Benchmarks/redis-fanout.sh).
 import Foundation
 import Switchboard
+import SwitchboardRedis
 
 let environment = ProcessInfo.processInfo.environment
 let port = environment["PORT"].flatMap(Int.init) ?? 9000
@@ -14,10 +17,18 @@ let port = environment["PORT"].flatMap(Int.init) ?? 9000
 let distribution: ConnectionDistribution = environment["DISTRIBUTION"] == "singleAcceptor" ? .singleAcceptor : .reusePort
 // LOOPS sets the number of event loops (default: one per core).
 let loopCount = environment["LOOPS"].flatMap(Int.init) ?? System.coreCount
+let backplane: RedisBackplane?
+do {
+    backplane = try RedisBackplane.fromEnvironment()
+} catch {
+    FileHandle.standardError.write(Data("BenchHost: REDIS_URL: \(error)\n".utf8))
+    exit(1)
+}
 // PROTOCOL.md: messages up to 16 MiB, also as POST /publish bodies.
 let http = HTTPConfiguration(limits: HTTPParserLimits(maxBodySize: 16 << 20))
 let server = Server(configuration: ServerConfiguration(
-    host: "127.0.0.1", port: port, loopCount: loopCount, distribution: distribution, http: http))
+    host: "127.0.0.1", port: port, loopCount: loopCount, distribution: distribution, http: http,
+    backplane: backplane))
 
 server.router.get("/health") { _ in .text("ok") }
 

@@ -1,3 +1,5 @@
+public import SwitchboardIO
+
 /// Carries publishes between Switchboard processes, so a publish on any
 /// node reaches the subscribers on every node. The Redis backplane
 /// implements it; application code does not change when one is added
@@ -31,6 +33,11 @@ public protocol Backplane: Sendable {
 /// Where a backplane hands over what other nodes published.
 public struct BackplaneInbox: Sendable {
     let pubsub: PubSub
+
+    /// The server's event loop a backplane may run its I/O on (its first
+    /// loop), so it needs no thread of its own. Handles it opens there must
+    /// be closed by `stop()`: the server checks for leaks when it shuts down.
+    public let loop: EventLoop
 
     /// Delivers a message from another node to this node's subscribers of
     /// `topic` (not forwarded again). Safe from any thread.

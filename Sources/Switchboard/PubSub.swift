@@ -87,7 +87,8 @@ public final class PubSub: Sendable {
         guard let backplane else { return }
         hub.onTopicCreated = { topic in backplane.topicsChanged(topic) }
         hub.onTopicRemoved = { topic in backplane.topicsChanged(topic) }
-        try backplane.start(BackplaneInbox(pubsub: self))
+        guard let loop = loops.reference.load()?.loops.first else { preconditionFailure("start(_:) before attach(_:)") }
+        try backplane.start(BackplaneInbox(pubsub: self, loop: loop))
         backplaneSlot.set(backplane)
     }
 

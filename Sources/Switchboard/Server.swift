@@ -59,6 +59,7 @@ public final class Server: Sendable {
                 configuration.logger.info("listening", metadata: ["address": "\(listener.address)", "loops": "\(group.loops.count)"])
                 return listener.address
             } catch {
+                pubsub.stopBackplane()
                 group.shutdown()
                 throw error
             }
@@ -101,7 +102,6 @@ public final class Server: Sendable {
         }
         guard let (group, listener, contexts) = running else { return }
         listener.close()
-        pubsub.stopBackplane()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
         for context in contexts {
@@ -111,6 +111,10 @@ public final class Server: Sendable {
         while contexts.contains(where: { $0.webSocketCount.load(ordering: .relaxed) > 0 }), ContinuousClock.now < deadline {
             usleep(5_000)
         }
+        // After the closes, so what handlers publish as their sockets close
+        // (a chat's "left") still reaches the other nodes; before the loops
+        // end, which the backplane's own handles live on.
+        pubsub.stopBackplane()
         try group.shutdownGracefully()
     }
 

@@ -392,9 +392,11 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         openFlag.store(false, ordering: .relaxed)
         if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
         hasSubscriptions = false
-        context.webSocketClosed(self)
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
         sink.closed(code: closeCode ?? .abnormalClosure, reason: closeCode == nil ? "" : closeReason)
+        // Counted as closed once the handler has run: a stopping server
+        // waits for it, so what onClose publishes still reaches a backplane.
+        context.webSocketClosed(self)
     }
 
     /// Server shutdown: 1001 to the client, then the TCP connection closes

@@ -28,10 +28,11 @@ public final class TestSocket {
             let bound = withUnsafePointer(to: &source) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard bound == 0 else {
-                Glibc.close(fd)
-                throw Failure(description: "bind to \(sourceHost): errno \(errno)")
-            }
+            // No close here: a class whose init throws after setting every
+            // property is deinitialised, and deinit closes `fd`. Closing it
+            // twice would close whatever another thread opened meanwhile
+            // under the same number.
+            guard bound == 0 else { throw Failure(description: "bind to \(sourceHost): errno \(errno)") }
         }
         if var size = receiveBufferSize {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -45,14 +46,10 @@ public final class TestSocket {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw Failure(description: "connect to \(port): errno \(code)")
-        }
+        guard result == 0 else { throw Failure(description: "connect to \(port): errno \(errno)") }  // deinit closes
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     public func send(_ bytes: [UInt8]) throws {
         var offset = 0

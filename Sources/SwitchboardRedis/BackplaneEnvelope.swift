@@ -1,0 +1,54 @@
+/// Which node published a message, so a node can skip its own publishes
+/// when Redis hands them back (its local subscribers already have them).
+struct NodeID: Hashable, Sendable {
+    var high: UInt64
+    var low: UInt64
+
+    static func random() -> NodeID {
+        var generator = SystemRandomNumberGenerator()
+        return NodeID(high: generator.next(), low: generator.next())
+    }
+}
+
+/// What a node puts on a Redis channel: a small header, then the payload
+/// unchanged.
+///
+/// ```
+/// byte 0      format version (1)
+/// byte 1      flags: bit 0 set for a text message, clear for binary
+/// bytes 2-17  the sender's NodeID (big-endian high, then low)
+/// bytes 18-   the payload
+/// ```
+enum BackplaneEnvelope {
+    static let version: UInt8 = 1
+    static let headerSize = 18
+
+    static func header(sender: NodeID, isText: Bool) -> [UInt8] {
+        var header: [UInt8] = [version, isText ? 1 : 0]
+        header.reserveCapacity(headerSize)
+        for word in [sender.high, sender.low] {
+            for shift in stride(from: 56, through: 0, by: -8) { header.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return header
+    }
+
+    struct Decoded {
+        var sender: NodeID
+        var isText: Bool
+        var payload: UnsafeRawBufferPointer
+    }
+
+    /// `nil` for anything this version did not write (another program
+    /// publishing on the channel, a future format).
+    static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
+        guard message.count >= headerSize, message[0] == version, message[1] & ~1 == 0 else { return nil }
+        func word(at offset: Int) -> UInt64 {
+            (0..<8).reduce(0) { $0 << 8 | UInt64(message[offset + $1]) }
+        }
+        return Decoded(
+            sender: NodeID(high: word(at: 2), low: word(at: 10)),
+            isText: message[1] & 1 == 1,
+            payload: UnsafeRawBufferPointer(rebasing: message[headerSize...])
+        )
+    }
+}

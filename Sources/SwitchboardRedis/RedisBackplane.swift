@@ -1,0 +1,311 @@
+import CHiredis
+import Glibc
+import Logging
+public import Switchboard
+import SwitchboardHub
+import Synchronization
+
+/// A `Backplane` over Redis pub/sub: every node of an application points
+/// at the same Redis server, and a publish on any node reaches the
+/// subscribers on all of them.
+///
+/// ```swift
+/// let backplane = try RedisBackplane(url: "redis://:secret@10.0.0.5:6379")
+/// let server = Server(configuration: ServerConfiguration(backplane: backplane))
+/// ```
+///
+/// How it works: two hiredis connections on the server's first event loop
+/// (no thread of its own), one in subscriber mode, one for PUBLISH. Topic
+/// `t` is the Redis channel `channelPrefix + t`. A node SUBSCRIBEs to a
+/// channel only while it has local subscribers of the topic, and
+/// UNSUBSCRIBEs when the last one leaves. Each message carries the sending
+/// node's random id; a node drops its own messages when Redis hands them
+/// back, because its local subscribers were served directly (exactly once).
+/// Publishes from one thread keep their order on every node.
+///
+/// When Redis is unreachable: both connections retry with exponential
+/// backoff and jitter (`reconnectDelay`), and on reconnecting SUBSCRIBE
+/// again to every topic that still has local subscribers. Meanwhile local
+/// subscribers are still served, but publishes cannot reach other nodes:
+/// they are dropped, counted in `droppedPublishes`, and a warning is logged
+/// once per outage. A publish Redis did not confirm before the connection
+/// broke is counted too (it may or may not have gone out). Messages other
+/// nodes publish while this node is disconnected are lost to it: Redis
+/// pub/sub keeps no history, so a client that must not miss anything
+/// should fetch state again after a gap.
+///
+/// Not supported: TLS to Redis (`rediss://` is refused; use a private
+/// network or a tunnel), Redis Cluster and Sentinel. Host names are
+/// resolved by hiredis with a blocking lookup on the event loop when
+/// (re)connecting: use an IP address, or a name in /etc/hosts, to keep
+/// that instant.
+public final class RedisBackplane: Backplane, @unchecked Sendable {
+    public let url: RedisURL
+    public let configuration: RedisBackplaneConfiguration
+    let node = NodeID.random()
+    private let channelPrefix: [UInt8]
+    private let logger: Logger
+
+    // Any thread. A pthread lock rather than `Mutex`, so Thread Sanitizer
+    // sees it (see `Locked`).
+    private let outbox = Locked(Outbox())
+    private let dropped = Atomic<Int>(0)
+    private let confirmed = Atomic<Int>(0)
+    private let received = Atomic<Int>(0)
+    private let connected = Atomic<Bool>(false)
+
+    // Loop-bound: touched on the loop's thread only, after `start`.
+    private var inbox: BackplaneInbox?
+    private var publisher: RedisLink?
+    private var subscriber: RedisLink?
+    /// Topics with local subscribers, as last seen: what to SUBSCRIBE to
+    /// after a reconnect.
+    private var wanted: Set<String> = []
+    /// Topics SUBSCRIBEd on the current subscriber connection.
+    private var upstream: Set<String> = []
+    private var pendingPublishBytes = 0
+    /// `droppedPublishes` when publishes began to be dropped, until one
+    /// gets through again; nil meanwhile.
+    private var outageStart: Int?
+
+    /// Parses `url` (`redis://[[user]:password@]host[:port][/db]`); connects
+    /// when the server starts.
+    public convenience init(url: String, configuration: RedisBackplaneConfiguration = RedisBackplaneConfiguration()) throws(RedisURLError) {
+        self.init(url: try RedisURL(parsing: url), configuration: configuration)
+    }
+
+    public init(url: RedisURL, configuration: RedisBackplaneConfiguration = RedisBackplaneConfiguration()) {
+        self.url = url
+        self.configuration = configuration
+        self.channelPrefix = Array(configuration.channelPrefix.utf8)
+        self.logger = configuration.logger
+    }
+
+    // MARK: Observing
+
+    /// Publishes that did not reach Redis: made while it was unreachable,
+    /// refused by it, past `maxPendingPublishBytes`, or unconfirmed when
+    /// the connection broke.
+    public var droppedPublishes: Int { dropped.load(ordering: .relaxed) }
+    /// Publishes Redis confirmed.
+    public var confirmedPublishes: Int { confirmed.load(ordering: .relaxed) }
+    /// Messages from other nodes handed to local subscribers.
+    public var receivedMessages: Int { received.load(ordering: .relaxed) }
+    /// Whether both connections to Redis are up.
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    // MARK: Backplane
+
+    public func start(_ inbox: BackplaneInbox) throws {
+        outbox.withLock { $0.loop = inbox.loop }
+        inbox.loop.execute { [self] in startOnLoop(inbox) }
+    }
+
+    /// Sends the publishes still queued (waiting up to one second for
+    /// Redis to take them), then closes both connections. Publishes made
+    /// after this are dropped and counted. Called on the backplane's loop,
+    /// it cannot wait: what is not yet written is dropped.
+    public func stop() {
+        let loop = outbox.withLock { outbox in
+            outbox.isStopped = true
+            return outbox.loop
+        }
+        guard let loop else { return }
+        if loop.inEventLoop { return stopOnLoop(gracePeriod: 0) {} }
+        // Wait, so nothing arrives from Redis after stop() returns. The
+        // server stops the backplane before its loops, so this runs.
+        let done = Atomic<Bool>(false)
+        guard loop.execute({ [self] in
+            stopOnLoop(gracePeriod: 1_000) { done.store(true, ordering: .releasing) }
+        }) else { return discardQueuedPublishes() }
+        while !done.load(ordering: .acquiring) { usleep(1_000) }
+    }
+
+    public func publish(_ topic: String, payload: [UInt8], isText: Bool) {
+        var command = RedisCommand(argumentCount: 3, reservingCapacity: 48 + channelPrefix.count + topic.utf8.count + payload.count)
+        command.append(argument: "PUBLISH".utf8)
+        command.append(argument: channelPrefix + topic.utf8)
+        payload.withUnsafeBytes { command.append(argument: BackplaneEnvelope.header(sender: node, isText: isText), $0) }
+        enum Next { case drop, drain(EventLoop), nothing }
+        let next: Next = outbox.withLock { outbox in
+            guard let loop = outbox.loop, !outbox.isStopped else { return .drop }
+            outbox.commands.append(command)
+            // One loop task per batch: publishes queued meanwhile ride along.
+            return outbox.commands.count == 1 ? .drain(loop) : .nothing
+        }
+        switch next {
+        case .drop: dropped.add(1, ordering: .relaxed)
+        case .drain(let loop): if !loop.execute({ [self] in sendQueuedPublishes() }) { discardQueuedPublishes() }
+        case .nothing: break
+        }
+    }
+
+    public func topicsChanged(_ topic: String) {
+        guard let loop = outbox.withLock({ $0.isStopped ? nil : $0.loop }) else { return }
+        loop.execute { [self] in reconcile(topic) }
+    }
+
+    // MARK: On the loop
+
+    private func startOnLoop(_ inbox: BackplaneInbox) {
+        guard !outbox.withLock({ $0.isStopped }) else { return }
+        self.inbox = inbox
+        let publisher = RedisLink(loop: inbox.loop, url: url, name: "publish", configuration: configuration)
+        let subscriber = RedisLink(loop: inbox.loop, url: url, name: "subscribe", configuration: configuration)
+        publisher.onReady = { [unowned self] in linkChanged() }
+        publisher.onLost = { [unowned self] in linkChanged() }
+        publisher.onReply = { [unowned self] _, size, reply in publishAnswered(size: size, reply) }
+        subscriber.onReady = { [unowned self] in
+            upstream = []
+            resubscribe()
+            linkChanged()
+        }
+        subscriber.onLost = { [unowned self] in
+            upstream = []
+            linkChanged()
+        }
+        subscriber.onReply = { [unowned self] _, _, reply in subscriptionMessage(reply) }
+        self.publisher = publisher
+        self.subscriber = subscriber
+        publisher.start()
+        subscriber.start()
+    }
+
+    private func stopOnLoop(gracePeriod: UInt64, then completion: @escaping () -> Void) {
+        sendQueuedPublishes()
+        subscriber?.stop()
+        connected.store(false, ordering: .relaxed)
+        upstream = []
+        wanted = []
+        guard let publisher else { return completion() }
+        publisher.stop(gracePeriod: gracePeriod, then: completion)
+    }
+
+    private func linkChanged() {
+        connected.store(publisher?.isReady == true && subscriber?.isReady == true, ordering: .relaxed)
+    }
+
+    private func sendQueuedPublishes() {
+        let commands = outbox.withLock { outbox in
+            defer { outbox.commands.removeAll(keepingCapacity: true) }
+            return outbox.commands
+        }
+        guard let publisher else { return drop(commands.count) }
+        for command in commands {
+            let size = command.count
+            if pendingPublishBytes + size <= configuration.maxPendingPublishBytes, publisher.send(command, kind: .publish, size: size) {
+                pendingPublishBytes += size
+            } else {
+                drop(1)
+            }
+        }
+    }
+
+    private func discardQueuedPublishes() {
+        let count = outbox.withLock { outbox in
+            defer { outbox.commands = [] }
+            return outbox.commands.count
+        }
+        dropped.add(count, ordering: .relaxed)
+    }
+
+    private func publishAnswered(size: Int, _ reply: UnsafeMutablePointer<redisReply>?) {
+        pendingPublishBytes -= size
+        if let reply, reply.pointee.type == REDIS_REPLY_INTEGER {
+            confirmed.add(1, ordering: .relaxed)
+            if let outageStart {
+                // The first publish through after drops ends the outage.
+                logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
+                self.outageStart = nil
+            }
+        } else {
+            drop(1)
+        }
+    }
+
+    /// Counts dropped publishes, and warns once per outage.
+    private func drop(_ count: Int) {
+        guard count > 0 else { return }
+        let before = dropped.add(count, ordering: .relaxed).oldValue
+        if outageStart == nil {
+            outageStart = before
+            logger.warning(
+                "redis: publishes are not reaching other nodes; dropping and counting them (droppedPublishes) until Redis is back",
+                metadata: ["url": "\(url)"])
+        }
+    }
+
+    /// "Look again": subscribe upstream exactly while there are local
+    /// subscribers, whatever order the changes arrived in.
+    private func reconcile(_ topic: String) {
+        guard let inbox, let subscriber else { return }
+        let interested = inbox.hasSubscribers(topic)
+        if interested { wanted.insert(topic) } else { wanted.remove(topic) }
+        guard subscriber.isReady else { return }  // the reconnect subscribes to `wanted`
+        if interested, !upstream.contains(topic) {
+            if subscriber.send(RedisCommand(argumentCount: 2).with("SUBSCRIBE", channel(topic)), kind: .subscription) {
+                upstream.insert(topic)
+            }
+        } else if !interested, upstream.contains(topic) {
+            if subscriber.send(RedisCommand(argumentCount: 2).with("UNSUBSCRIBE", channel(topic)), kind: .subscription) {
+                upstream.remove(topic)
+            }
+        }
+    }
+
+    /// After a (re)connect: SUBSCRIBE to every topic that still has local
+    /// subscribers, a few hundred channels per command.
+    private func resubscribe() {
+        guard let inbox, let subscriber else { return }
+        wanted = wanted.filter { inbox.hasSubscribers($0) }
+        let topics = Array(wanted)
+        for start in stride(from: 0, to: topics.count, by: 256) {
+            let batch = topics[start..<min(start + 256, topics.count)]
+            var command = RedisCommand(argumentCount: 1 + batch.count)
+            command.append(argument: "SUBSCRIBE".utf8)
+            for topic in batch { command.append(argument: channel(topic)) }
+            if subscriber.send(command, kind: .subscription) { upstream.formUnion(batch) }
+        }
+    }
+
+    private func channel(_ topic: String) -> [UInt8] { channelPrefix + topic.utf8 }
+
+    /// `["message", channel, data]` from the subscriber connection (the
+    /// subscribe and unsubscribe confirmations are ignored).
+    private func subscriptionMessage(_ reply: UnsafeMutablePointer<redisReply>?) {
+        guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 3,
+              let elements = reply.pointee.element,
+              let kind = elements[0], let channel = elements[1], let data = elements[2],
+              kind.pointee.type == REDIS_REPLY_STRING, kind.pointee.len == 7,
+              memcmp(kind.pointee.str, "message", 7) == 0,
+              channel.pointee.len >= channelPrefix.count
+        else { return }
+        let channelBytes = UnsafeRawBufferPointer(start: channel.pointee.str, count: channel.pointee.len)
+        let message = UnsafeRawBufferPointer(start: data.pointee.str, count: data.pointee.len)
+        guard let envelope = BackplaneEnvelope.decode(message) else {
+            logger.debug("redis: ignored a message in a format this node does not know", metadata: ["channel": "\(String(decoding: channelBytes, as: UTF8.self))"])
+            return
+        }
+        guard envelope.sender != node, let inbox else { return }  // our own, already delivered
+        let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
+        received.add(1, ordering: .relaxed)
+        inbox.deliver(topic, payload: Array(envelope.payload), isText: envelope.isText)
+    }
+}
+
+/// Publishes on their way to the loop, and what the loop needs to know
+/// from any thread.
+private struct Outbox {
+    var loop: EventLoop?
+    var commands: [RedisCommand] = []
+    var isStopped = false
+}
+
+extension RedisCommand {
+    fileprivate func with(_ name: String, _ argument: [UInt8]) -> RedisCommand {
+        var command = self
+        command.append(argument: name.utf8)
+        command.append(argument: argument)
+        return command
+    }
+}

@@ -1,0 +1,139 @@
+/// Where a Redis server is and how to log in, read from a URL:
+/// `redis://[[username]:password@]host[:port][/database]`.
+///
+/// `redis://127.0.0.1`, `redis://:secret@cache.internal:6380/2`,
+/// `redis://app:secret@[::1]:6379`. The port defaults to 6379 and the
+/// database to 0. Percent-escapes are decoded in the username and password.
+///
+/// Not supported, and refused with a clear error rather than ignored:
+/// TLS (`rediss://`), Unix sockets, and query parameters.
+public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// For Redis 6 ACL users (`AUTH username password`); `nil` sends `AUTH password`.
+    public var username: String?
+    /// `nil`: no AUTH.
+    public var password: String?
+    /// Sent as `SELECT` when not 0. Redis pub/sub channels are shared by
+    /// every database of a server, so the database does not separate two
+    /// applications' channels: give them different channel prefixes.
+    public var database: Int
+
+    public static let defaultPort = 6379
+
+    public init(host: String = "127.0.0.1", port: Int = defaultPort, username: String? = nil, password: String? = nil, database: Int = 0) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+    }
+
+    public init(parsing text: String) throws(RedisURLError) {
+        guard let schemeEnd = text.range(of: "://") else {
+            throw RedisURLError("expected redis://host[:port][/database]")
+        }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        switch scheme {
+        case "redis": break
+        case "rediss": throw RedisURLError("TLS (rediss://) is not supported; reach Redis over a private network or a TLS tunnel such as stunnel")
+        default: throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
+        }
+        var rest = text[schemeEnd.upperBound...]
+        guard !rest.contains("?"), !rest.contains("#") else {
+            throw RedisURLError("query parameters and fragments are not supported")
+        }
+        var path = Substring("")
+        if let slash = rest.firstIndex(of: "/") {
+            path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+        }
+
+        self.init()
+        if let at = rest.lastIndex(of: "@") {
+            let userInfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            guard let colon = userInfo.firstIndex(of: ":") else {
+                throw RedisURLError("credentials must be user:password@ or :password@")
+            }
+            let user = try Self.percentDecoded(userInfo[..<colon])
+            username = user.isEmpty ? nil : user
+            password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+        }
+
+        var portText: Substring?
+        if rest.hasPrefix("[") {
+            // An IPv6 literal: [::1] or [::1]:6380.
+            guard let close = rest.firstIndex(of: "]") else { throw RedisURLError("unclosed [ in the host") }
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw RedisURLError("unexpected text after the host") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = rest.firstIndex(of: ":") {
+            host = String(rest[..<colon])
+            portText = rest[rest.index(after: colon)...]
+        } else {
+            host = String(rest)
+        }
+        guard !host.isEmpty else { throw RedisURLError("the host is missing") }
+        if let portText {
+            guard let number = Self.decimal(portText), (1...65535).contains(number) else {
+                throw RedisURLError("the port must be a number from 1 to 65535")
+            }
+            port = number
+        }
+        if !path.isEmpty {
+            guard let number = Self.decimal(path) else { throw RedisURLError("the database must be a number, as in redis://host/0") }
+            database = number
+        }
+    }
+
+    /// The URL with the password hidden, for logs.
+    public var description: String {
+        var credentials = ""
+        if password != nil { credentials = "\(username ?? ""):***@" }
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+    }
+
+    /// Digits only (no sign, no spaces), at most 9 of them.
+    private static func decimal(_ text: Substring) -> Int? {
+        guard (1...9).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(text)
+    }
+
+    private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                throw RedisURLError("a % in the credentials must be followed by two hex digits")
+            }
+            bytes.append(high << 4 | low)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// A Redis URL that cannot be used; the message never repeats the URL,
+/// which may hold a password.
+public struct RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+    init(_ reason: String) { self.reason = reason }
+    public var description: String { "invalid Redis URL: \(reason)" }
+}

@@ -1,0 +1,65 @@
+import Testing
+import SwitchboardRedis
+
+@Suite("Redis URL")
+struct RedisURLTests {
+    @Test func defaults() throws {
+        #expect(try RedisURL(parsing: "redis://127.0.0.1") == RedisURL(host: "127.0.0.1", port: 6379))
+        #expect(try RedisURL(parsing: "redis://cache.internal/") == RedisURL(host: "cache.internal"))
+        #expect(try RedisURL(parsing: "REDIS://localhost:6380") == RedisURL(host: "localhost", port: 6380))
+    }
+
+    @Test func everyPart() throws {
+        #expect(try RedisURL(parsing: "redis://:s3cret@10.0.0.5:6380/2")
+            == RedisURL(host: "10.0.0.5", port: 6380, password: "s3cret", database: 2))
+        #expect(try RedisURL(parsing: "redis://app:pa%3Ass%40word@[::1]:7000/15")
+            == RedisURL(host: "::1", port: 7000, username: "app", password: "pa:ss@word", database: 15))
+        #expect(try RedisURL(parsing: "redis://[::1]") == RedisURL(host: "::1"))
+        // The last @ ends the credentials, so an unescaped @ in a password still works.
+        #expect(try RedisURL(parsing: "redis://:a@b@host").password == "a@b")
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:6379", "expected redis://"),
+        ("http://127.0.0.1", "unsupported scheme"),
+        ("rediss://127.0.0.1", "TLS"),
+        ("unix:///tmp/redis.sock", "unsupported scheme"),
+        ("redis://", "host is missing"),
+        ("redis://:6379", "host is missing"),
+        ("redis://host:0", "port"),
+        ("redis://host:65536", "port"),
+        ("redis://host:-1", "port"),
+        ("redis://host:abc", "port"),
+        ("redis://host/x", "database"),
+        ("redis://host/-1", "database"),
+        ("redis://host?db=1", "query"),
+        ("redis://secret@host", "credentials"),
+        ("redis://:bad%zz@host", "hex"),
+        ("redis://[::1", "unclosed"),
+        ("redis://[::1]6379", "after the host"),
+    ])
+    func refusesWithAReason(url: String, reason: String) {
+        #expect {
+            _ = try RedisURL(parsing: url)
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+
+    @Test func neverShowsThePassword() throws {
+        let url = try RedisURL(parsing: "redis://app:hunter2@host:6380/1")
+        #expect(url.description == "redis://app:***@host:6380/1")
+        #expect(!"\(url)".contains("hunter2"))
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "rediss://:hunter2@host") }
+        do {
+            _ = try RedisURL(parsing: "redis://:hunter2@host:99999")
+        } catch {
+            #expect(!"\(error)".contains("hunter2"))
+        }
+    }
+
+    @Test func backplaneTakesTheURL() throws {
+        #expect(try RedisBackplane(url: "redis://127.0.0.1:6390").url.port == 6390)
+        #expect(throws: RedisURLError.self) { try RedisBackplane(url: "redis://") }
+    }
+}

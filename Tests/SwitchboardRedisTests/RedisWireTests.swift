@@ -1,0 +1,58 @@
+import Testing
+@testable import SwitchboardRedis
+
+@Suite("What goes to Redis")
+struct RedisWireTests {
+    @Test func commandsAreRESPArraysOfBulkStrings() {
+        #expect(RedisCommand("PUBLISH", "a", "xyz").bytes == Array("*3\r\n$7\r\nPUBLISH\r\n$1\r\na\r\n$3\r\nxyz\r\n".utf8))
+        #expect(RedisCommand("SUBSCRIBE", "").bytes == Array("*2\r\n$9\r\nSUBSCRIBE\r\n$0\r\n\r\n".utf8))
+        // Binary-safe: CR LF inside an argument is just bytes with a length.
+        var command = RedisCommand(argumentCount: 1)
+        [UInt8]([0, 13, 10, 255]).withUnsafeBytes { command.append(argument: [UInt8(ascii: "h")], $0) }
+        #expect(command.bytes == Array("*1\r\n$5\r\nh".utf8) + [0, 13, 10, 255, 13, 10])
+        // hiredis reads the command as a C string: a NUL follows, uncounted.
+        command.withCString { text, count in
+            #expect(count == command.bytes.count)
+            #expect(text[count] == 0)
+        }
+    }
+
+    @Test func envelopeRoundTrip() {
+        let sender = NodeID(high: 0x0102_0304_0506_0708, low: 0xF1F2_F3F4_F5F6_F7F8)
+        for isText in [true, false] {
+            let message = BackplaneEnvelope.header(sender: sender, isText: isText) + Array("héllo".utf8)
+            #expect(message.count == BackplaneEnvelope.headerSize + 6)
+            #expect(Array(message[2..<4]) == [0x01, 0x02])
+            message.withUnsafeBytes { bytes in
+                let decoded = BackplaneEnvelope.decode(bytes)
+                #expect(decoded?.sender == sender)
+                #expect(decoded?.isText == isText)
+                #expect(decoded.map { Array($0.payload) } == Array("héllo".utf8))
+            }
+        }
+    }
+
+    @Test func foreignMessagesAreNotDecoded() {
+        let valid = BackplaneEnvelope.header(sender: .random(), isText: false)
+        for message in [[UInt8](), Array("hello from redis-cli".utf8), Array(valid.dropLast()),
+                        [2] + valid.dropFirst(), [1, 4] + valid.dropFirst(2)] {
+            #expect(message.withUnsafeBytes { BackplaneEnvelope.decode($0) } == nil)
+        }
+        #expect(valid.withUnsafeBytes { BackplaneEnvelope.decode($0)?.payload.count } == 0)
+    }
+
+    @Test func nodeIDsDiffer() {
+        #expect(Set((0..<100).map { _ in NodeID.random() }).count == 100)
+    }
+
+    @Test func backoffDoublesWithJitterUpToTheMaximum() {
+        var backoff = ReconnectBackoff(initial: 100, maximum: 1_000)
+        // The lowest and the highest draw bound every delay.
+        var low = backoff, high = backoff
+        #expect((0..<6).map { _ in low.nextDelay { $0.lowerBound } } == [50, 100, 200, 400, 500, 500])
+        #expect((0..<6).map { _ in high.nextDelay { $0.upperBound } } == [100, 200, 400, 800, 1_000, 1_000])
+        for _ in 0..<5 { _ = backoff.nextDelay() }
+        backoff.reset()
+        #expect(backoff.nextDelay { $0.upperBound } == 100)
+    }
+}
