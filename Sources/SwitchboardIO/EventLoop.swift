@@ -126,6 +126,14 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runOnThisThread() {
         threadID.store(pthread_self(), ordering: .releasing)
+        // Our own sends pass MSG_NOSIGNAL, but libuv's asynchronous writes
+        // use write(2): with SIGPIPE blocked on this thread, a write to a
+        // reset peer fails with EPIPE instead of killing the process, and
+        // the application's own SIGPIPE disposition is left alone.
+        var pipe = sigset_t()
+        sigemptyset(&pipe)
+        sigaddset(&pipe, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipe, nil)
         uv_run(uvLoop, UV_RUN_DEFAULT)
         closeReport = LoopCloseReport(
             leakedHandles: leakedHandleCount,

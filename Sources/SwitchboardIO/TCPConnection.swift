@@ -226,7 +226,7 @@ public final class TCPConnection: @unchecked Sendable {
         loop.corkedByteCount = 0
         guard state == .open || state == .closingAfterFlush, queue.isEmpty, writeRequest == nil else { return }
         var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
-        let written = Int(uv_try_write(stream, &buffer, 1))
+        let written = switchboard_stream_send(stream, &buffer, 1)
         if written < 0, written != Int(UV_EAGAIN.rawValue) {
             closeNow(error: IOError(code: Int32(written), operation: "write"))
             return
@@ -259,26 +259,26 @@ public final class TCPConnection: @unchecked Sendable {
         loop.scheduleFlush(self)
     }
 
-    /// Hands queued bytes to the kernel: first with `uv_try_write` (no
-    /// request, no callback), and when the socket is full, with one
+    /// Hands queued bytes to the kernel: first with one direct `sendmsg`
+    /// (no request, no callback), and when the socket is full, with one
     /// `uv_write` that libuv completes once the socket is writable.
     func flush() {
         isFlushScheduled = false
         guard writeRequest == nil, state == .open || state == .closingAfterFlush else { return }
         while !queue.isEmpty {
             let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
-            let written = uv_try_write(stream, loop.gatherBuffers, UInt32(count))
-            if written == UV_EAGAIN.rawValue {
+            let written = switchboard_stream_send(stream, loop.gatherBuffers, UInt32(count))
+            if written == Int(UV_EAGAIN.rawValue) {
                 startAsyncWrite()
                 return
             }
             if written < 0 {
-                closeNow(error: IOError(code: written, operation: "write"))
+                closeNow(error: IOError(code: Int32(written), operation: "write"))
                 return
             }
-            queue.consume(Int(written))
+            queue.consume(written)
             if written > 0 { lastWriteProgress = loop.now }
-            if Int(written) < total {
+            if written < total {
                 startAsyncWrite()
                 return
             }

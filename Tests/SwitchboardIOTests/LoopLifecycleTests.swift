@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 import TestSupport
@@ -92,6 +93,29 @@ struct LoopLifecycleTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         #expect(fired.value == 1)
+        try group.shutdownGracefully()
+    }
+
+    @Test func aWriteToAClosedPeerOnALoopThreadFailsWithoutSIGPIPE() async throws {
+        // libuv's asynchronous writes use write(2), which raises SIGPIPE on a
+        // socket that can no longer send; the default action would end the
+        // whole process (this test run included).
+        let group = try EventLoopGroup(loopCount: 1)
+        let outcome = Mutex<(result: Int, error: Int32)?>(nil)
+        group.loops[0].execute {
+            var pair: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { return }
+            shutdown(pair[0], Int32(SHUT_WR))
+            let result = write(pair[0], "x", 1)
+            let error = errno
+            close(pair[0])
+            close(pair[1])
+            outcome.withLock { $0 = (result, error) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let (result, error) = try #require(outcome.withLock { $0 })
+        #expect(result == -1)
+        #expect(error == EPIPE)
         try group.shutdownGracefully()
     }
 }
