@@ -31,6 +31,8 @@ final class RedisLink {
     private var backoff: ReconnectBackoff
 
     private var context: UnsafeMutablePointer<redisAsyncContext>?
+    /// Addresses of the last lookup not tried yet.
+    private var untriedAddresses: ArraySlice<SocketAddress> = []
     private var retryTimer: LoopTimer?
     private var connectTimer: LoopTimer?
     private var stopTimer: LoopTimer?
@@ -43,8 +45,6 @@ final class RedisLink {
 
     /// Whether the connection is up (commands may be sent).
     private(set) var isReady = false
-    /// Connections made so far (the first one included).
-    private(set) var connectionCount = 0
 
     /// The connection is up (AUTH and SELECT are already queued ahead).
     var onReady: () -> Void = {}
@@ -123,16 +123,37 @@ final class RedisLink {
 
     // MARK: Connecting
 
+    /// Looks the host up off the loop first: hiredis would call a blocking
+    /// `getaddrinfo` on this loop's thread, where a slow DNS server would
+    /// stall every connection of the loop. Each address is tried in the
+    /// resolver's order (`localhost` may be `::1` first while Redis listens
+    /// on 127.0.0.1) before the backoff starts again.
     private func connect() {
         guard !isStopped else { return }
-        guard let context = redisAsyncConnect(url.host, Int32(url.port)) else {
+        HostResolver.resolve(url.host, port: url.port, on: loop) { [self] result in
+            switch result {
+            case .success(let addresses):
+                untriedAddresses = addresses[...]
+                connectToNextAddress(failure: "no address")
+            case .failure(let error):
+                retry(after: "cannot resolve \(url.host): \(error)")
+            }
+        }
+    }
+
+    /// Tries the next address of the last lookup, or waits out the backoff
+    /// when none is left; `failure` is why the previous one did not work.
+    private func connectToNextAddress(failure: String) {
+        guard !isStopped else { return }
+        guard let address = untriedAddresses.popFirst() else { return retry(after: failure) }
+        guard let context = redisAsyncConnect(address.host, Int32(address.port)) else {
             return retry(after: "out of memory")
         }
         if context.pointee.err != 0 {
-            // Refused at once (nothing listens there) or the host is unknown.
+            // Refused at once (nothing listens there).
             let reason = String(cString: context.pointee.errstr)
             redisAsyncFree(context)
-            return retry(after: reason)
+            return connectToNextAddress(failure: reason)
         }
         context.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         guard switchboard_redis_attach_libuv(context, loop.uvLoopPointer) == REDIS_OK else {
@@ -152,7 +173,7 @@ final class RedisLink {
             guard let context = self.context, !isReady else { return }
             self.context = nil
             redisAsyncFree(context)  // not connected yet: no callback runs
-            retry(after: "no connection within \(connectTimeout) ms")
+            connectToNextAddress(failure: "no connection within \(connectTimeout) ms")
         }
     }
 
@@ -162,13 +183,12 @@ final class RedisLink {
             // hiredis frees the context when this callback returns.
             let reason = context.map { String(cString: $0.pointee.errstr) } ?? "connect failed"
             self.context = nil
-            return retry(after: reason)
+            return connectToNextAddress(failure: reason)
         }
         guard let context = self.context else { return }
         // Notices a peer that vanished without closing (hiredis: 15 s probes).
         redisEnableKeepAlive(&context.pointee.c)
         isReady = true
-        connectionCount += 1
         if failedAttempts > 0 {
             logger.notice("redis: \(name) connection is back", metadata: ["url": "\(url)", "attempts": "\(failedAttempts)"])
         }

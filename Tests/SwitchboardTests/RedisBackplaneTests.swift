@@ -261,6 +261,19 @@ struct RedisBackplaneTests {
         #expect(nodes[1].backplane.receivedMessages == 1)
     }
 
+    /// A host name is looked up on libuv's thread pool, not on the loop,
+    /// and each of its addresses is tried.
+    @Test func connectsThroughAHostName() throws {
+        let redis = try RedisServerProcess()
+        let nodes = try (0..<2).map { _ in try RedisNode(url: "redis://localhost:\(redis.port)") }
+        defer { RedisNode.stop(nodes) }
+        #expect(eventually { nodes.allSatisfy(\.backplane.isConnected) })
+        let client = try TestWebSocket(port: nodes[1].port, path: "/topic?topic=named")
+        #expect(eventually { (try? redis.channels()) == [Self.prefix + "named"] })
+        nodes[0].server.pubsub.publish("named", text: "found")
+        #expect(try client.receiveNonPing().text == "found")
+    }
+
     /// AUTH and SELECT from the URL, against a Redis that requires a password.
     @Test func logsInWithThePasswordFromTheURL() throws {
         let redis = try RedisServerProcess(extraArguments: ["--requirepass", "s3cr%t"])
