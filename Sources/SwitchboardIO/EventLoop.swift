@@ -38,7 +38,7 @@ public final class EventLoop: @unchecked Sendable {
     /// The connection whose read callback is running, if any.
     unowned(unsafe) var readingConnection: TCPConnection?
 
-    /// Scratch space to gather queued buffers into one `writev`.
+    /// Scratch space to gather queued buffers into one `sendmsg`.
     let gatherBuffers: UnsafeMutablePointer<uv_buf_t>
     static let gatherCapacity = 64
 
