@@ -15,8 +15,8 @@ let environment = ProcessInfo.processInfo.environment
 let port = environment["PORT"].flatMap(Int.init) ?? 9000
 // DISTRIBUTION=singleAcceptor compares the two ways of spreading connections.
 let distribution: ConnectionDistribution = environment["DISTRIBUTION"] == "singleAcceptor" ? .singleAcceptor : .reusePort
-// LOOPS sets the number of event loops (default: one per core).
-let loopCount = environment["LOOPS"].flatMap(Int.init) ?? System.coreCount
+// LOOPS sets the number of event loops (default: the library's, one per core but one).
+let loopCount = environment["LOOPS"].flatMap(Int.init) ?? System.defaultLoopCount
 let backplane: RedisBackplane?
 do {
     backplane = try RedisBackplane.fromEnvironment()

@@ -11,7 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     /// Port to bind; 0 picks a free one (read it back from `Server.address`).
     public var port: Int
-    /// Event loops, one thread each. Default: one per core.
+    /// Event loops, one thread each. Default: `System.defaultLoopCount`,
+    /// one per core but one (at least one), which leaves a core for the
+    /// kernel's network work and the application's own threads.
     public var loopCount: Int
     /// How new connections are spread over the loops.
     public var distribution: ConnectionDistribution
@@ -35,7 +37,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
-        loopCount: Int = System.coreCount,
+        loopCount: Int = System.defaultLoopCount,
         distribution: ConnectionDistribution = .reusePort,
         backlog: Int32 = TCPListener.defaultBacklog,
         readBufferSize: Int = EventLoopGroup.defaultReadBufferSize,
