@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HTTPTypes
 
 extension Router {
@@ -10,11 +11,19 @@ extension Router {
     /// path (symbolic links resolved) lies outside `directory`. Files are
     /// read on the loop thread on each request: meant for the small pages
     /// and scripts of an app, not for large downloads.
+    ///
+    /// Responses carry `ETag` and `Last-Modified` (from the file's size and
+    /// modification time) with `Cache-Control: no-cache`: browsers keep
+    /// their copy and ask again each time, and an unchanged file is
+    /// answered with 304 and no body (`If-None-Match`, else
+    /// `If-Modified-Since`, RFC 9110 §13.2.2), so a deployment is seen at
+    /// once without resending what did not change.
     public func staticFiles(at prefix: String, directory: String) {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let pattern = (prefix.hasSuffix("/") ? prefix : prefix + "/") + "*path"
         get(pattern) { request in
-            guard let relative = request.parameters["path"], let file = StaticFile.resolve(relative, in: root) else {
+            guard let relative = request.parameters["path"],
+                  let file = StaticFile.resolve(relative, in: root, conditions: request.headerFields) else {
                 throw HTTPError(.notFound)
             }
             return file
@@ -23,7 +32,7 @@ extension Router {
 }
 
 enum StaticFile {
-    static func resolve(_ relative: String, in root: String) -> Response? {
+    static func resolve(_ relative: String, in root: String, conditions: HTTPFields = [:]) -> Response? {
         let segments = relative.split(separator: "/", omittingEmptySubsequences: true)
         for segment in segments where segment == ".." || segment == "." || segment.contains("\\") || segment.contains("\0") {
             return nil
@@ -34,8 +43,45 @@ enum StaticFile {
         if isDirectory.boolValue { path += "/index.html" }
         // Symbolic links could still lead out of the root.
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard real.hasPrefix(root + "/"), let data = FileManager.default.contents(atPath: real) else { return nil }
-        return Response(status: .ok, headerFields: [.contentType: contentType(of: real)], body: [UInt8](data))
+        guard real.hasPrefix(root + "/") else { return nil }
+        var status = stat()
+        guard stat(real, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let validators: HTTPFields = [
+            .eTag: entityTag(status),
+            .lastModified: HTTPDate.format(status.st_mtim.tv_sec),
+            .cacheControl: "no-cache",
+        ]
+        if isUnchanged(status, conditions) {
+            return Response(status: .notModified, headerFields: validators)
+        }
+        guard let data = FileManager.default.contents(atPath: real) else { return nil }
+        var fields: HTTPFields = [.contentType: contentType(of: real)]
+        fields.append(contentsOf: validators)
+        return Response(status: .ok, headerFields: fields, body: [UInt8](data))
+    }
+
+    /// A weak validator: size and modification time (to the nanosecond)
+    /// change when the file does, without reading it.
+    static func entityTag(_ status: stat) -> String {
+        let parts = [UInt64(status.st_size), UInt64(status.st_mtim.tv_sec), UInt64(status.st_mtim.tv_nsec)]
+        return "W/\"" + parts.map { String($0, radix: 16) }.joined(separator: "-") + "\""
+    }
+
+    /// RFC 9110 §13.2.2: `If-None-Match` decides when present (weak
+    /// comparison, `*` matches); otherwise `If-Modified-Since`, when it is a
+    /// valid date, and the file is not newer (to the second).
+    static func isUnchanged(_ status: stat, _ conditions: HTTPFields) -> Bool {
+        if let tags = conditions[.ifNoneMatch] {
+            let current = entityTag(status).dropFirst(2)  // weak comparison: the opaque part
+            return tags.split(separator: ",").contains { candidate in
+                let tag = candidate.trimmingCharacters(in: .whitespaces)
+                return tag == "*" || (tag.hasPrefix("W/") ? tag.dropFirst(2) : Substring(tag)) == current
+            }
+        }
+        if let since = conditions[.ifModifiedSince].flatMap({ HTTPDate.parse($0) }) {
+            return status.st_mtim.tv_sec <= since
+        }
+        return false
     }
 
     static func contentType(of path: String) -> String {
