@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Switchboard beside the shared harness's peers, in one compare.sh run:
-# BenchHost with its default loop count (one per core) and with one loop.
+# BenchHost with its default loop count (every core but one) and with a
+# loop on every core.
 #
 #   Benchmarks/peers-compare.sh [compare.sh options...]
-#   Benchmarks/peers-compare.sh --only gorilla-hub,switchboard,switchboard-1loop \
+#   Benchmarks/peers-compare.sh --only gorilla-hub,switchboard,switchboard-every-core \
 #       --workloads fanout-100@50k,fanout-1000@50k --runs 5
 #
 # Options go to compare.sh unchanged, so another peer joins with
@@ -32,5 +33,5 @@ trap 'rm -rf "$(dirname "$host")"' EXIT
 cd "$BENCH_DIR"
 ./compare.sh \
 	--server switchboard "exec $host" \
-	--server switchboard-1loop "LOOPS=1 exec $host" \
+	--server switchboard-every-core "LOOPS=$(nproc) exec $host" \
 	"$@"
