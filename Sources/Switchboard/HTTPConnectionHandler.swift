@@ -37,7 +37,8 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     private var sentContinue = false
 
     private func serveBufferedRequests(_ connection: TCPConnection) {
-        while !isDone {
+        // A response's write can find the peer gone and close the connection.
+        while !isDone, connection.isOpen {
             if connection.queuedByteCount > configuration.maxQueuedResponseBytes {
                 // The peer is not reading its responses: stop reading its
                 // requests until the queue drains.

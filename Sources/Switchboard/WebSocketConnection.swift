@@ -24,9 +24,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     private let openFlag = Atomic<Bool>(true)
     private let dropped = Atomic<Int>(0)
 
-    /// The close code the handler will hear: the peer's, ours, or nil for 1006.
-    private var closeCode: WebSocketCloseCode?
-    private var closeReason = ""
+    /// Every way this WebSocket can end goes through `apply(_:)`.
+    private var lifecycle = WebSocketLifecycle()
     private var closeSentAt: UInt64?
     private var nextPingAt: UInt64?
     /// Set when a ping went out and nothing has arrived since.
@@ -58,7 +57,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         tcp.replaceDelegate(with: self)
         context.webSocketOpened(self)
         sink?.open()
-        if !initialBytes.isEmpty {
+        // The handler may have closed it in onOpen.
+        if !initialBytes.isEmpty, lifecycle.phase != .ended {
             initialBytes.withUnsafeBytes { session.receive($0) }
             deliverEvents()
         } else {
@@ -66,16 +66,68 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         }
     }
 
+    // MARK: Lifecycle
+
+    /// The one place where the WebSocket reacts to an event that can end
+    /// it; the lifecycle moves before anything here can nest another event.
+    private func apply(_ event: WebSocketLifecycle.Event) {
+        let action = lifecycle.handle(event)
+        if lifecycle.phase != .open { openFlag.store(false, ordering: .relaxed) }
+        switch action {
+        case .none:
+            break
+        case .sendClose(let code, let reason):
+            session.close(code: code, reason: reason)
+            closeSentAt = tcp.loop.now
+            writeSessionBytes()
+            scheduleDeadline()
+        case .sendCloseThenCloseTransport:
+            session.close(code: .goingAway, reason: "server shutting down")
+            writeSessionBytes()
+            tcp.closeAfterFlush()
+        case .closeTransportAfterFlushAndNotify:
+            // The closing handshake is complete (or failed): the server
+            // closes the TCP connection first (RFC 6455 §7.1.1).
+            writeSessionBytes()
+            tcp.closeAfterFlush()
+            finish()
+        case .closeTransportAndNotify:
+            tcp.close()
+            finish()
+        case .notify:
+            finish()
+        }
+    }
+
     // MARK: Inbound
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
         awaitingLifeSince = nil
+        if lifecycle.phase == .closeSent, !acceptInputAfterClose(bytes.count) { return }
         session.receive(bytes)
         deliverEvents()
     }
 
+    /// Bytes read since our close frame went out.
+    private var inputAfterClose: UInt32 = 0
+
+    /// After our close frame the peer may still finish a message it had
+    /// started, so its input is read (and discarded by the session) until
+    /// its close frame arrives; past one largest message it is ignoring our
+    /// close, and reading on would only let it keep the loop busy.
+    private func acceptInputAfterClose(_ count: Int) -> Bool {
+        let limit = max(configuration.maxMessageSize, 64 * 1024) + 1024
+        let total = min(Int(inputAfterClose) + count, limit + 1)
+        inputAfterClose = UInt32(clamping: total)
+        guard total > limit else { return true }
+        apply(.closeTimedOut)
+        return false
+    }
+
     private func deliverEvents() {
-        while let event = session.nextEvent() {
+        // Stop as soon as the WebSocket has ended (a handler may close it,
+        // or a write inside a handler may find the peer gone).
+        while lifecycle.phase != .ended, tcp.isOpen, let event = session.nextEvent() {
             // What the session queued while producing this event (a pong,
             // a close reply) goes out before anything the handler sends in
             // response to it: control frames keep their place in the stream.
@@ -97,18 +149,31 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             case .pong(let payload):
                 sink?.pong(payload)
             case .closed(let code, let reason):
-                if closeCode == nil {
-                    closeCode = code ?? .noStatusReceived
-                    closeReason = reason
-                }
-                endAfterFlush()
+                apply(.handshakeCompleted(code, reason: reason))
             case .failed(let code, let reason):
-                closeCode = code
-                closeReason = reason
-                endAfterFlush()
+                apply(.failed(code, reason: reason))
             }
         }
         writeSessionBytes()
+        applyReadBackpressure()
+        scheduleDeadline()
+    }
+
+    /// A peer that sends without reading what it is sent (an echo never
+    /// read, requests whose replies pile up) is not read from while half of
+    /// `maxQueuedBytes` waits for it: TCP flow control then slows it down,
+    /// instead of the server working through its input to produce output
+    /// nobody takes. Reading resumes once the queue has drained.
+    private func applyReadBackpressure() {
+        guard tcp.isOpen, !tcp.isReadingPaused, tcp.queuedByteCount > configuration.maxQueuedBytes / 2 else { return }
+        tcp.pauseReading()
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {
+        guard tcp.isReadingPaused else { return }
+        // A pong held up in the unread input is not the peer's fault.
+        if awaitingLifeSince != nil { awaitingLifeSince = tcp.loop.now }
+        tcp.resumeReading()
         scheduleDeadline()
     }
 
@@ -144,9 +209,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// Fails the connection for a problem found above the session.
     private func fail(_ code: WebSocketCloseCode, _ reason: String) {
         session.fail(code: code, reason: reason)
-        closeCode = code
-        closeReason = reason
-        endAfterFlush()
+        apply(.failed(code, reason: reason))
     }
 
     /// Queues what the session must send (pongs, close frames). These go
@@ -156,15 +219,6 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         guard session.hasOutboundBytes else { return }
         let bytes = session.takeOutboundBytes()
         tcp.write(count: bytes.count) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
-    }
-
-    /// The closing handshake is complete (or failed): the server closes
-    /// the TCP connection first (RFC 6455 §7.1.1).
-    private func endAfterFlush() {
-        openFlag.store(false, ordering: .relaxed)
-        writeSessionBytes()
-        tcp.closeAfterFlush()
-        finish()
     }
 
     // MARK: Outbound
@@ -264,7 +318,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     /// Applies the slow-consumer policy, then `write`s.
     private func admit(_ size: Int, _ write: () -> Void) -> SendResult {
-        guard session.state == .open, tcp.isOpen else { return .dropped }
+        guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
         let queued = tcp.queuedByteCount
         if queued + size > configuration.maxQueuedBytes, queued > 0 {
             switch configuration.slowConsumerPolicy.kind {
@@ -288,14 +342,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             tcp.loop.execute { self.close(code: code, reason: reason) }
             return
         }
-        guard session.state == .open else { return }
-        openFlag.store(false, ordering: .relaxed)
-        session.close(code: code, reason: reason)
-        closeCode = code
-        closeReason = reason
-        closeSentAt = tcp.loop.now
-        writeSessionBytes()
-        scheduleDeadline()
+        apply(.close(code, reason: reason))
     }
 
     // MARK: Timers
@@ -306,7 +353,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         var earliest = UInt64.max
         if let closeSentAt { earliest = min(earliest, closeSentAt + configuration.closeTimeout) }
         if tcp.queuedByteCount > 0 { earliest = min(earliest, tcp.lastWriteProgress + configuration.writeTimeout) }
-        if let awaitingLifeSince { earliest = min(earliest, awaitingLifeSince + configuration.pongTimeout) }
+        if let awaitingLifeSince, !tcp.isReadingPaused { earliest = min(earliest, awaitingLifeSince + configuration.pongTimeout) }
         if let idle = configuration.idleTimeout, closeSentAt == nil { earliest = min(earliest, lastMessageAt + idle) }
         if let nextPingAt, closeSentAt == nil { earliest = min(earliest, nextPingAt) }
         let now = tcp.loop.now
@@ -316,17 +363,15 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     func connectionDeadlinePassed(_ connection: TCPConnection) {
         let now = tcp.loop.now
         if let closeSentAt, now >= closeSentAt + configuration.closeTimeout {
-            tcp.close()  // the peer never answered our close
+            apply(.closeTimedOut)
             return
         }
         if tcp.queuedByteCount > 0, now >= tcp.lastWriteProgress + configuration.writeTimeout {
-            closeCode = nil  // it is not reading: no close frame can reach it
-            tcp.close()
+            apply(.peerUnresponsive)  // it is not reading: no close frame can reach it
             return
         }
-        if let awaitingLifeSince, now >= awaitingLifeSince + configuration.pongTimeout {
-            closeCode = nil
-            tcp.close()
+        if let awaitingLifeSince, !tcp.isReadingPaused, now >= awaitingLifeSince + configuration.pongTimeout {
+            apply(.peerUnresponsive)
             return
         }
         if let idle = configuration.idleTimeout, closeSentAt == nil, now >= lastMessageAt + idle {
@@ -379,21 +424,20 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
-        finish()
+        apply(.transportEnded)
     }
 
     /// The WebSocket is over: the closing handshake completed or failed, or
-    /// the TCP connection ended. Runs once: leaves every topic and tells
-    /// the handler. After a completed handshake this does not wait for the
-    /// TCP connection to finish closing (up to its linger time), so a
-    /// chat's "left" notice goes out at once.
+    /// the TCP connection ended. The lifecycle answers this once: leaves
+    /// every topic and tells the handler. After a completed handshake this
+    /// does not wait for the TCP connection to finish closing (up to its
+    /// linger time), so a chat's "left" notice goes out at once.
     private func finish() {
         guard let sink else { return }
-        openFlag.store(false, ordering: .relaxed)
         if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
         hasSubscriptions = false
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
-        sink.closed(code: closeCode ?? .abnormalClosure, reason: closeCode == nil ? "" : closeReason)
+        sink.closed(code: lifecycle.closeCodeForHandler, reason: lifecycle.reasonForHandler)
         // Counted as closed once the handler has run: a stopping server
         // waits for it, so what onClose publishes still reaches a backplane.
         context.webSocketClosed(self)
@@ -402,8 +446,6 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// Server shutdown: 1001 to the client, then the TCP connection closes
     /// once it is written (the shutdown does not wait for the reply).
     func closeForServerShutdown() {
-        close(code: .goingAway, reason: "server shutting down")
-        openFlag.store(false, ordering: .relaxed)
-        tcp.closeAfterFlush()
+        apply(.serverStopping)
     }
 }

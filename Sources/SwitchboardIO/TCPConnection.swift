@@ -23,28 +23,21 @@ public final class TCPConnection: @unchecked Sendable {
     private var writeRequest: UnsafeMutablePointer<uv_write_t>?
     private var writeInFlightBytes = 0
     @exclusivity(unchecked) private var isFlushScheduled = false
-    @exclusivity(unchecked) private var state = State.open
-    /// The libuv code that ended the connection (0: none). A code, not an
-    /// `IOError`, to keep idle connections small.
-    private var closeErrorCode: Int32 = 0
+    /// Every way the connection can end goes through `apply(_:)`.
+    @exclusivity(unchecked) private var lifecycle = ConnectionLifecycle()
+    /// The delegate asked not to be given input for now (backpressure).
+    private var isReadingPausedByDelegate = false
+    /// Whether libuv is reading the socket for us.
+    private var isReading = false
 
     var deadlineSlot = -1
     private(set) var deadline: UInt64?
 
-    private enum State {
-        case open
-        /// Sending what is queued, then FIN, then discarding input until
-        /// the peer closes or `lingerTimeout` passes.
-        case closingAfterFlush
-        case lingering
-        case closing
-        case closed
-    }
-
-    /// How long a gracefully closed connection waits for the peer's FIN
-    /// before the handle is closed. Closing with unread input makes the
-    /// kernel send RST, which can destroy a response the peer has not read
-    /// yet; waiting briefly for its FIN avoids that.
+    /// How long a gracefully closed connection may take to send what is
+    /// queued and then wait for the peer's FIN before the handle is closed.
+    /// Closing with unread input makes the kernel send RST, which can
+    /// destroy a response the peer has not read yet; waiting briefly for
+    /// its FIN avoids that.
     static let lingerTimeout: UInt64 = 2_000
 
     /// Adopts an accepted socket on `loop`. Must run on `loop`'s thread.
@@ -89,13 +82,14 @@ public final class TCPConnection: @unchecked Sendable {
     }
 
     /// Whether the connection still accepts writes.
-    public var isOpen: Bool { state == .open }
+    public var isOpen: Bool { lifecycle.acceptsWrites }
 
     /// Bytes queued and not yet handed to the kernel.
     public var queuedByteCount: Int { queue.byteCount }
 
     /// The peer's address as `host:port`, or `nil` when it cannot be read.
     public var remoteAddress: SocketAddress? {
+        guard !lifecycle.isClosingOrClosed else { return nil }
         var storage = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
@@ -104,6 +98,54 @@ public final class TCPConnection: @unchecked Sendable {
             }
         }
         return result == 0 ? SocketAddress(storage) : nil
+    }
+
+    // MARK: Lifecycle
+
+    /// The one place where the connection reacts to an event that can end
+    /// it. The lifecycle moves first, so whatever runs below (a delegate
+    /// call, a failing write) and nests another event sees the new phase.
+    private func apply(_ event: ConnectionLifecycle.Event) {
+        switch lifecycle.handle(event) {
+        case .none:
+            break
+        case .deliverEndOfInput:
+            delegate?.connectionDidReachEndOfInput(self)
+        case .deliverDeadline:
+            delegate?.connectionDeadlinePassed(self)
+        case .deliverDrained:
+            delegate?.connectionDidDrain(self)
+        case .startFlushing:
+            updateReading()
+        case .startLingering:
+            let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+            let result = uv_shutdown(request, stream) { request, _ in
+                request!.deallocate()  // also runs, with ECANCELED, when the handle closes first
+            }
+            if result < 0 {
+                request.deallocate()
+                apply(.shutdownFailed)
+            } else {
+                updateReading()  // discard input until the peer's FIN
+            }
+        case .closeHandle:
+            if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
+            loop.deadlines.untrack(self)
+            deadline = nil
+            isReading = false  // uv_close stops reading
+            let handle = UnsafeMutableRawPointer(self.handle).assumingMemoryBound(to: uv_handle_t.self)
+            uv_close(handle) { handle in
+                let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
+                connection.apply(.handleClosed)
+            }
+        case .finish:
+            queue.removeAll()
+            handle.deallocate()
+            let delegate = self.delegate
+            self.delegate = nil
+            let code = lifecycle.errorCode
+            delegate?.connectionDidClose(self, error: code == 0 ? nil : IOError(code: code, operation: "connection"))
+        }
     }
 
     // MARK: Reading
@@ -131,16 +173,33 @@ public final class TCPConnection: @unchecked Sendable {
     /// written on every write and flush: unchecked, like the queue.
     @exclusivity(unchecked) public private(set) var lastWriteProgress: UInt64 = 0
 
-    /// Stops reading (backpressure): the kernel's receive buffer fills and
-    /// TCP flow control slows the peer down.
+    /// Stops delivering input (backpressure): the kernel's receive buffer
+    /// fills and TCP flow control slows the peer down.
     public func pauseReading() {
         loop.assertInEventLoop()
-        if state == .open { uv_read_stop(stream) }
+        isReadingPausedByDelegate = true
+        updateReading()
     }
 
+    /// Delivers input again after `pauseReading()`.
     public func resumeReading() {
         loop.assertInEventLoop()
-        guard state == .open || state == .lingering else { return }
+        isReadingPausedByDelegate = false
+        updateReading()
+    }
+
+    /// Whether the delegate has paused reading.
+    package var isReadingPaused: Bool { isReadingPausedByDelegate }
+
+    /// Starts or stops libuv's reading to match the phase and the pause.
+    private func updateReading() {
+        let wanted = lifecycle.phase == .lingering || (lifecycle.readsInput && !isReadingPausedByDelegate)
+        guard wanted != isReading else { return }
+        isReading = wanted
+        guard wanted else {
+            uv_read_stop(stream)
+            return
+        }
         uv_read_start(stream, { handle, _, buffer in
             // Every connection reads into its loop's one shared buffer.
             let loop = EventLoop.from(handle!.pointee.loop)
@@ -155,19 +214,19 @@ public final class TCPConnection: @unchecked Sendable {
 
     private func didRead(count: Int, buffer: uv_buf_t) {
         if count > 0 {
-            guard state == .open, let delegate else { return }  // lingering: discard
+            guard lifecycle.deliversInput, let delegate else {
+                apply(.discarded(byteCount: count))
+                return
+            }
             loop.readingConnection = self
             delegate.connection(self, didRead: UnsafeRawBufferPointer(start: buffer.base, count: count))
-            loop.readingConnection = nil
             flushCork()
+            loop.readingConnection = nil
         } else if count == Int(UV_EOF.rawValue) {
-            if state == .open, let delegate {
-                delegate.connectionDidReachEndOfInput(self)
-            } else {
-                closeNow(error: nil)
-            }
+            isReading = false  // libuv stopped reading at the end of input
+            apply(.endOfInput)
         } else if count < 0 {
-            closeNow(error: IOError(code: Int32(count), operation: "read"))
+            apply(.failed(code: Int32(count)))
         }
     }
 
@@ -175,9 +234,11 @@ public final class TCPConnection: @unchecked Sendable {
 
     /// Calls the delegate's `connectionDeadlinePassed` after `milliseconds`
     /// (late by at most the loop's sweep interval, 50 ms). `nil` cancels.
+    /// Only while open: a closing connection keeps its linger deadline.
     public func setDeadline(after milliseconds: UInt64?) {
         loop.assertInEventLoop()
-        guard let milliseconds, state != .closing, state != .closed else {
+        guard lifecycle.acceptsWrites else { return }
+        guard let milliseconds else {
             deadline = nil
             loop.deadlines.untrack(self)
             return
@@ -186,13 +247,10 @@ public final class TCPConnection: @unchecked Sendable {
         loop.deadlines.track(self)
     }
 
+    /// Called by the loop's sweep, which has already untracked us.
     func deadlinePassed() {
         deadline = nil
-        switch state {
-        case .open: delegate?.connectionDeadlinePassed(self)
-        case .closingAfterFlush, .lingering: closeNow(error: nil)
-        case .closing, .closed: break
-        }
+        apply(.deadlinePassed)
     }
 
     // MARK: Writing
@@ -205,10 +263,11 @@ public final class TCPConnection: @unchecked Sendable {
     @discardableResult
     public func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         loop.assertInEventLoop()
-        guard state == .open else { return false }
+        guard lifecycle.acceptsWrites else { return false }
         if loop.readingConnection === self, count <= EventLoop.corkCapacity {
             if loop.corkedByteCount + count > EventLoop.corkCapacity { flushCork() }
-            if queue.isEmpty, writeRequest == nil, state == .open {
+            // The flush may have failed and closed the connection.
+            if lifecycle.acceptsWrites, queue.isEmpty, writeRequest == nil {
                 let start = loop.corkedByteCount
                 fill(UnsafeMutableRawBufferPointer(rebasing: loop.corkBuffer[start..<(start + count)]))
                 loop.corkedByteCount += count
@@ -219,16 +278,17 @@ public final class TCPConnection: @unchecked Sendable {
     }
 
     /// Writes the corked bytes: straight to the kernel when it takes them,
-    /// otherwise the rest is queued behind an asynchronous write.
+    /// otherwise the rest is queued behind an asynchronous write. Only in
+    /// this connection's read callback, which owns the cork buffer.
     private func flushCork() {
         let count = loop.corkedByteCount
-        guard count > 0, loop.readingConnection === self || loop.readingConnection == nil else { return }
+        guard count > 0, loop.readingConnection === self else { return }
         loop.corkedByteCount = 0
-        guard state == .open || state == .closingAfterFlush, queue.isEmpty, writeRequest == nil else { return }
+        guard lifecycle.sendsQueuedBytes, queue.isEmpty, writeRequest == nil else { return }
         var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
         let written = switchboard_stream_send(stream, &buffer, 1)
         if written < 0, written != Int(UV_EAGAIN.rawValue) {
-            closeNow(error: IOError(code: Int32(written), operation: "write"))
+            apply(.failed(code: Int32(written)))
             return
         }
         let taken = max(written, 0)
@@ -244,9 +304,13 @@ public final class TCPConnection: @unchecked Sendable {
     @discardableResult
     public func write(_ bytes: SharedBytes) -> Bool {
         loop.assertInEventLoop()
-        guard state == .open else { return false }
-        // Corked bytes were written first: they must leave first.
-        if loop.readingConnection === self { flushCork() }
+        guard lifecycle.acceptsWrites else { return false }
+        if loop.readingConnection === self {
+            // Corked bytes were written first: they must leave first. The
+            // flush may fail and close the connection.
+            flushCork()
+            guard lifecycle.acceptsWrites else { return false }
+        }
         if queue.isEmpty { lastWriteProgress = loop.now }
         queue.append(bytes)
         scheduleFlush()
@@ -264,7 +328,7 @@ public final class TCPConnection: @unchecked Sendable {
     /// `uv_write` that libuv completes once the socket is writable.
     func flush() {
         isFlushScheduled = false
-        guard writeRequest == nil, state == .open || state == .closingAfterFlush else { return }
+        guard writeRequest == nil, lifecycle.sendsQueuedBytes else { return }
         while !queue.isEmpty {
             let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
             let written = switchboard_stream_send(stream, loop.gatherBuffers, UInt32(count))
@@ -273,7 +337,7 @@ public final class TCPConnection: @unchecked Sendable {
                 return
             }
             if written < 0 {
-                closeNow(error: IOError(code: Int32(written), operation: "write"))
+                apply(.failed(code: Int32(written)))
                 return
             }
             queue.consume(written)
@@ -283,7 +347,7 @@ public final class TCPConnection: @unchecked Sendable {
                 return
             }
         }
-        didDrain()
+        apply(.drained)
     }
 
     private func startAsyncWrite() {
@@ -293,6 +357,8 @@ public final class TCPConnection: @unchecked Sendable {
         writeInFlightBytes = total
         writeRequest = request
         let result = uv_write(request, stream, loop.gatherBuffers, UInt32(count)) { request, status in
+            // The handle holds the connection until its close callback,
+            // which libuv runs after every write callback.
             let connection = Unmanaged<TCPConnection>.fromOpaque(request!.pointee.data).takeUnretainedValue()
             request!.deallocate()
             connection.asyncWriteDidComplete(status: status)
@@ -300,17 +366,15 @@ public final class TCPConnection: @unchecked Sendable {
         if result < 0 {
             writeRequest = nil
             request.deallocate()
-            closeNow(error: IOError(code: result, operation: "write"))
+            apply(.failed(code: result))
         }
     }
 
     private func asyncWriteDidComplete(status: Int32) {
         writeRequest = nil
         if status < 0 {
-            // ECANCELED: the handle is closing, and the queue goes with it.
-            if status != UV_ECANCELED.rawValue {
-                closeNow(error: IOError(code: status, operation: "write"))
-            }
+            // ECANCELED: the handle is closing, which the lifecycle ignores.
+            apply(.failed(code: status))
             return
         }
         queue.consume(writeInFlightBytes)
@@ -319,74 +383,24 @@ public final class TCPConnection: @unchecked Sendable {
         flush()
     }
 
-    private func didDrain() {
-        switch state {
-        case .open: delegate?.connectionDidDrain(self)
-        case .closingAfterFlush: startLingering()
-        default: break
-        }
-    }
-
     // MARK: Closing
 
     /// Sends everything queued, then closes: FIN, then a short wait for the
     /// peer's FIN (see `lingerTimeout`). No further writes are accepted.
     public func closeAfterFlush() {
         loop.assertInEventLoop()
-        guard state == .open else { return }
+        // Corked bytes go first; sending them may fail and close.
         if loop.readingConnection === self { flushCork() }
-        state = .closingAfterFlush
-        setDeadlineInternal(Self.lingerTimeout)
-        if queue.isEmpty && writeRequest == nil { startLingering() }
-    }
-
-    private func startLingering() {
-        state = .lingering
-        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        let result = uv_shutdown(request, stream) { request, _ in
-            request!.deallocate()
-        }
-        if result < 0 {
-            request.deallocate()
-            closeNow(error: nil)
-            return
-        }
-        resumeReading()  // discard input until EOF
-    }
-
-    private func setDeadlineInternal(_ milliseconds: UInt64) {
-        deadline = loop.now + milliseconds
+        guard lifecycle.acceptsWrites else { return }
+        deadline = loop.now + Self.lingerTimeout
         loop.deadlines.track(self)
+        apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && writeRequest == nil))
     }
 
     /// Closes at once; queued bytes are dropped. Idempotent.
     public func close() {
         loop.assertInEventLoop()
-        closeNow(error: nil)
-    }
-
-    private func closeNow(error: IOError?) {
-        guard state != .closing, state != .closed else { return }
-        if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
-        state = .closing
-        closeErrorCode = error?.code ?? 0
-        loop.deadlines.untrack(self)
-        deadline = nil
-        let handle = UnsafeMutableRawPointer(self.handle).assumingMemoryBound(to: uv_handle_t.self)
-        uv_close(handle) { handle in
-            let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
-            connection.didClose()
-        }
-    }
-
-    private func didClose() {
-        state = .closed
-        queue.removeAll()
-        handle.deallocate()
-        let delegate = self.delegate
-        self.delegate = nil
-        delegate?.connectionDidClose(self, error: closeErrorCode == 0 ? nil : IOError(code: closeErrorCode, operation: "connection"))
+        apply(.close)
     }
 }
 
