@@ -29,7 +29,10 @@ public struct WebSocketConfiguration: Sendable {
     public var idleTimeout: UInt64?
     /// Bytes a connection may have queued for sending before
     /// `slowConsumerPolicy` applies. Default 1 MiB: a slow subscriber costs
-    /// at most this much memory, and a healthy one never reaches it.
+    /// at most this much memory, and a healthy one never reaches it. While
+    /// more than half of it is queued the connection is not read from (a
+    /// peer that sends without reading what it is sent is slowed down by
+    /// TCP flow control); reading resumes once the queue has drained.
     public var maxQueuedBytes: Int
     /// What happens to a connection whose queue is over `maxQueuedBytes`.
     public var slowConsumerPolicy: SlowConsumerPolicy
