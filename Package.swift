@@ -55,19 +55,25 @@ let package = Package(
         // The libuv core: loops, listener, connections, write queues, timers.
         .target(
             name: "SwitchboardIO",
-            dependencies: ["CLibUV"],
+            dependencies: ["CLibUV", "SwitchboardSync"],
+            swiftSettings: strictSettings
+        ),
+        // A pthread-backed lock that Thread Sanitizer can see (see Locked.swift).
+        .target(
+            name: "SwitchboardSync",
             swiftSettings: strictSettings
         ),
         // Topics and the sharded registry; reaches connections through a protocol.
         .target(
             name: "SwitchboardHub",
+            dependencies: ["SwitchboardSync"],
             swiftSettings: strictSettings
         ),
         // Public API: Server, Router, HTTP host; joins the layers below.
         .target(
             name: "Switchboard",
             dependencies: [
-                "SwitchboardWire", "SwitchboardIO", "SwitchboardHub", "SwitchboardDeflate",
+                "SwitchboardWire", "SwitchboardIO", "SwitchboardHub", "SwitchboardDeflate", "SwitchboardSync",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,17 +120,17 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardHubTests",
-            dependencies: ["SwitchboardHub"],
+            dependencies: ["SwitchboardHub", "SwitchboardSync"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SwitchboardIOTests",
-            dependencies: ["SwitchboardIO", "TestSupport"],
+            dependencies: ["SwitchboardIO", "SwitchboardSync", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "SwitchboardWire", "SwitchboardDeflate", "TestSupport"],
+            dependencies: ["Switchboard", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport"],
             exclude: ["Clients"],
             swiftSettings: strictSettings
         ),
@@ -156,7 +162,7 @@ package.targets += [
     .target(
         name: "SwitchboardRedis",
         dependencies: [
-            "Switchboard", "SwitchboardIO", "SwitchboardHub", "CHiredis", "CHiredisLibUV",
+            "Switchboard", "SwitchboardIO", "SwitchboardHub", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: strictSettings

@@ -1,5 +1,6 @@
 public import HTTPTypes
 import Synchronization
+import SwitchboardSync
 
 /// Handles a plain HTTP request on the connection's loop thread. It must not
 /// block: hand slow work to another thread and publish the result later.
@@ -17,7 +18,7 @@ public typealias RouteHandler = @Sendable (Request) throws -> Response
 /// Register routes before the server starts; the table is read without
 /// locks from then on, so registering later is a programming error.
 public final class Router: Sendable {
-    private let root = Mutex(RouteNode())
+    private let root = Locked(RouteNode())
     private let frozenRoot = Atomic<Bool>(false)
 
     public init() {}

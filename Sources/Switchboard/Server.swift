@@ -2,6 +2,7 @@ import Glibc
 import Logging
 public import SwitchboardIO
 import Synchronization
+import SwitchboardSync
 
 /// An HTTP/1.1 server on libuv event loops, with a router for plain
 /// endpoints (and, with the WebSocket layer, upgrade routes).
@@ -17,7 +18,7 @@ public final class Server: Sendable {
     public let router = Router()
     /// Topics: subscribe WebSocket connections, publish from any thread.
     public let pubsub: PubSub
-    private let state = Mutex(State.idle)
+    private let state = Locked(State.idle)
 
     private enum State {
         case idle

@@ -1,4 +1,5 @@
 import Synchronization
+import SwitchboardSync
 
 /// In-process publish/subscribe over event loops, independent of sockets.
 ///

@@ -1,4 +1,5 @@
 import Synchronization
+import SwitchboardSync
 
 /// The global, thread-safe directory of topics: for each topic, how many
 /// subscribers it has on each loop.

@@ -1,6 +1,7 @@
 internal import CLibUV
 import Glibc
 import Synchronization
+import SwitchboardSync
 
 /// One libuv loop running on its own thread.
 ///
@@ -19,7 +20,7 @@ public final class EventLoop: @unchecked Sendable {
     let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private let wakeUp: UnsafeMutablePointer<uv_async_t>
     private let flushPhase: UnsafeMutablePointer<uv_prepare_t>
-    private let tasks = Mutex(TaskList())
+    private let tasks = Locked(TaskList())
     private var thread = uv_thread_t()
     private let threadID = Atomic<UInt>(0)
 
@@ -285,7 +286,7 @@ protocol LoopResource: AnyObject {
     func closeForShutdown()
 }
 
-private struct TaskList: ~Copyable {
+private struct TaskList {
     var items: [@Sendable () -> Void] = []
     var spare: [@Sendable () -> Void] = []
     var isClosed = false

@@ -2,7 +2,7 @@ import CHiredis
 import Glibc
 import Logging
 public import Switchboard
-import SwitchboardHub
+import SwitchboardSync
 import Synchronization
 
 /// A `Backplane` over Redis pub/sub: every node of an application points

@@ -1,3 +1,4 @@
+import SwitchboardSync
 import Foundation
 import Synchronization
 @testable import SwitchboardHub

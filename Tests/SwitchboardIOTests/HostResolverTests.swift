@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import SwitchboardIO
+import SwitchboardSync
 
 @Suite("Host resolver")
 struct HostResolverTests {
@@ -9,7 +10,7 @@ struct HostResolverTests {
     private func resolve(_ host: String, port: Int) async throws -> (result: Result<[SocketAddress], IOError>, ranInside: Bool, onLoop: Bool) {
         let group = try EventLoopGroup(loopCount: 1)
         let loop = group.loops[0]
-        let outcome = Mutex<(Result<[SocketAddress], IOError>, Bool, Bool)?>(nil)
+        let outcome = Locked<(Result<[SocketAddress], IOError>, Bool, Bool)?>(nil)
         loop.execute {
             var returned = false
             HostResolver.resolve(host, port: port, on: loop) { result in

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import SwitchboardIO
+import SwitchboardSync
 
 /// Echoes every byte back; optionally closes gracefully after a marker.
 final class EchoDelegate: TCPConnectionDelegate {
@@ -101,7 +102,7 @@ struct LoopLifecycleTests {
         // socket that can no longer send; the default action would end the
         // whole process (this test run included).
         let group = try EventLoopGroup(loopCount: 1)
-        let outcome = Mutex<(result: Int, error: Int32)?>(nil)
+        let outcome = Locked<(result: Int, error: Int32)?>(nil)
         group.loops[0].execute {
             var pair: [Int32] = [0, 0]
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { return }

@@ -2,12 +2,13 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import Switchboard
+import SwitchboardSync
 
 /// Joins the backplanes of several servers in one process: what one node
 /// publishes reaches every other node's inbox, never its own.
 final class MemoryBus: Sendable {
-    private let inboxes = Mutex<[Int: BackplaneInbox]>([:])
-    let interestChanges = Mutex<[String]>([])
+    private let inboxes = Locked<[Int: BackplaneInbox]>([:])
+    let interestChanges = Locked<[String]>([])
 
     func node(_ id: Int) -> some Backplane { Node(id: id, bus: self) }
 

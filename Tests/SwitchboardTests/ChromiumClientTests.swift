@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import Switchboard
+import SwitchboardSync
 
 /// The hosted JavaScript client (`Router.clientScript(at:)`) against a real
 /// server: in a real headless Chromium across a real server restart, and in
@@ -185,7 +186,7 @@ struct ChromiumClientTests {
 /// What the test page reported: one JSON object per POST /report, kept
 /// once per sequence number, in order.
 final class PageReports: Sendable {
-    private let bodies = Mutex<[Int: String]>([:])
+    private let bodies = Locked<[Int: String]>([:])
 
     func append(_ body: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],

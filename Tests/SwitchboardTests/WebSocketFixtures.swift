@@ -1,11 +1,12 @@
 import Synchronization
 import Switchboard
 import SwitchboardWire
+import SwitchboardSync
 
 /// Collects what handlers saw, from any thread.
 final class Recorder: Sendable {
-    private let lines = Mutex<[String]>([])
-    private let sockets = Mutex<[WebSocket<String>]>([])
+    private let lines = Locked<[String]>([])
+    private let sockets = Locked<[WebSocket<String>]>([])
 
     func add(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }

@@ -1,13 +1,13 @@
 import Glibc
 
-/// A value behind a `pthread_mutex_t`.
+/// A value behind a `pthread_mutex_t`: the lock of every Switchboard module.
 ///
-/// Used instead of `Synchronization.Mutex` here for one reason: Thread
-/// Sanitizer on Linux does not see `Mutex` (its lock lives in the
-/// uninstrumented standard library and waits on a futex), so every access
-/// it guards is reported as a race, and the registry's stress test under
-/// TSan would be noise. TSan intercepts pthread mutexes, so with this lock
-/// its reports are real. Uncontended, both cost about the same.
+/// Used instead of `Synchronization.Mutex` for one reason: Thread Sanitizer
+/// on Linux does not see `Mutex` (its lock lives in the uninstrumented
+/// standard library and waits on a futex), so every access it guards is
+/// reported as a race and a TSan run of the server would be noise. TSan
+/// intercepts pthread mutexes, so with this lock its reports are real.
+/// Uncontended, both cost about the same.
 package final class Locked<State>: @unchecked Sendable {
     // Safe to share: `state` is only touched between lock and unlock.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
