@@ -94,6 +94,9 @@ public final class PubSub: Sendable {
 
     func stopBackplane() {
         backplaneSlot.backplane?.stop()
+        // The hooks hold the backplane, which may hold this PubSub.
+        hub.onTopicCreated = nil
+        hub.onTopicRemoved = nil
     }
 
     /// Subscribers of `topic` across all loops.

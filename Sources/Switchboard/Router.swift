@@ -46,6 +46,13 @@ public final class Router: Sendable {
         frozenRoot.store(true, ordering: .releasing)
         return RouteTable(root: root.withLock { $0 })
     }
+
+    /// Lets go of every handler once the server has stopped: handlers
+    /// often capture the server itself (to publish), and would keep it, its
+    /// loops and its buffers alive after `stop()`.
+    func releaseHandlers() {
+        root.withLock { $0 = RouteNode() }
+    }
 }
 
 /// What a route leads to.

@@ -116,6 +116,7 @@ public final class Server: Sendable {
         // (a chat's "left") still reaches the other nodes; before the loops
         // end, which the backplane's own handles live on.
         pubsub.stopBackplane()
+        defer { router.releaseHandlers() }
         try group.shutdownGracefully()
     }
 

@@ -177,6 +177,9 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         connected.store(false, ordering: .relaxed)
         upstream = []
         wanted = []
+        // The inbox leads back to the server, which holds this backplane:
+        // let go of it so a stopped server can be freed.
+        inbox = nil
         guard let publisher else { return completion() }
         publisher.stop(gracePeriod: gracePeriod, then: completion)
     }

@@ -146,7 +146,11 @@ extension PubSubTests {
         try cycles(10_000, topic: "t")
         usleep(500_000)
         let growth = host.residentBytes() - baseline
-        #expect(growth < 8 << 20, "server RSS grew by \(growth >> 10) KiB over 10,000 cycles")
+        // Under AddressSanitizer freed memory sits in its quarantine, so
+        // only the cycles themselves are checked there.
+        if !TestEnvironment.isSanitized {
+            #expect(growth < 8 << 20, "server RSS grew by \(growth >> 10) KiB over 10,000 cycles")
+        }
     }
 }
 
