@@ -26,11 +26,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     /// Every way this WebSocket can end goes through `apply(_:)`.
     private var lifecycle = WebSocketLifecycle()
-    private var closeSentAt: UInt64?
-    private var nextPingAt: UInt64?
-    /// Set when a ping went out and nothing has arrived since.
-    private var awaitingLifeSince: UInt64?
-    private var lastMessageAt: UInt64
+    /// Heartbeat, pong, idle, write stall and close timeouts, as a value.
+    private var timers: WebSocketTimers
 
     init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil) {
         let configuration = settings.configuration
@@ -44,8 +41,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
                 allowsCompressedMessages: deflate != nil
             )
         )
-        lastMessageAt = tcp.loop.now
-        nextPingAt = configuration.pingInterval.map { tcp.loop.now + $0 }
+        timers = WebSocketTimers(settings: settings.timers, now: tcp.loop.now)
     }
 
     var isOpen: Bool { openFlag.load(ordering: .relaxed) }
@@ -78,7 +74,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
             break
         case .sendClose(let code, let reason):
             session.close(code: code, reason: reason)
-            closeSentAt = tcp.loop.now
+            timers.closeSent(now: tcp.loop.now)
             writeSessionBytes()
             scheduleDeadline()
         case .sendCloseThenCloseTransport:
@@ -102,7 +98,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     // MARK: Inbound
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        awaitingLifeSince = nil
+        timers.inputArrived()
         if lifecycle.phase == .closeSent, !acceptInputAfterClose(bytes.count) { return }
         session.receive(bytes)
         deliverEvents()
@@ -138,7 +134,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
                     guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
                     payload = inflated
                 }
-                lastMessageAt = tcp.loop.now
+                timers.messageArrived(now: tcp.loop.now)
                 if opcode == .text {
                     sink?.text(String(decoding: payload, as: UTF8.self))
                 } else {
@@ -172,7 +168,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     func connectionDidDrain(_ connection: TCPConnection) {
         guard tcp.isReadingPaused else { return }
         // A pong held up in the unread input is not the peer's fault.
-        if awaitingLifeSince != nil { awaitingLifeSince = tcp.loop.now }
+        timers.readingResumed(now: tcp.loop.now)
         tcp.resumeReading()
         scheduleDeadline()
     }
@@ -350,38 +346,23 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// Sets the connection's one deadline to the earliest of its timers.
     private func scheduleDeadline() {
         guard tcp.isOpen else { return }
-        var earliest = UInt64.max
-        if let closeSentAt { earliest = min(earliest, closeSentAt + configuration.closeTimeout) }
-        if tcp.queuedByteCount > 0 { earliest = min(earliest, tcp.lastWriteProgress + configuration.writeTimeout) }
-        if let awaitingLifeSince, !tcp.isReadingPaused { earliest = min(earliest, awaitingLifeSince + configuration.pongTimeout) }
-        if let idle = configuration.idleTimeout, closeSentAt == nil { earliest = min(earliest, lastMessageAt + idle) }
-        if let nextPingAt, closeSentAt == nil { earliest = min(earliest, nextPingAt) }
         let now = tcp.loop.now
-        tcp.setDeadline(after: earliest == .max ? nil : (earliest > now ? earliest - now : 0))
+        let deadline = timers.deadline(settings.timers, transportState)
+        tcp.setDeadline(after: deadline.map { $0 > now ? $0 - now : 0 })
+    }
+
+    private var transportState: WebSocketTimers.Transport {
+        WebSocketTimers.Transport(
+            hasQueuedBytes: tcp.queuedByteCount > 0, lastWriteProgress: tcp.lastWriteProgress, isReadingPaused: tcp.isReadingPaused)
     }
 
     func connectionDeadlinePassed(_ connection: TCPConnection) {
-        let now = tcp.loop.now
-        if let closeSentAt, now >= closeSentAt + configuration.closeTimeout {
-            apply(.closeTimedOut)
-            return
-        }
-        if tcp.queuedByteCount > 0, now >= tcp.lastWriteProgress + configuration.writeTimeout {
-            apply(.peerUnresponsive)  // it is not reading: no close frame can reach it
-            return
-        }
-        if let awaitingLifeSince, !tcp.isReadingPaused, now >= awaitingLifeSince + configuration.pongTimeout {
-            apply(.peerUnresponsive)
-            return
-        }
-        if let idle = configuration.idleTimeout, closeSentAt == nil, now >= lastMessageAt + idle {
-            close(code: .goingAway, reason: "idle")
-            return
-        }
-        if let interval = configuration.pingInterval, let due = nextPingAt, now >= due, closeSentAt == nil {
-            tcp.write(Self.ping)
-            if awaitingLifeSince == nil { awaitingLifeSince = now }
-            nextPingAt = now + interval
+        switch timers.fire(now: tcp.loop.now, settings.timers, transportState) {
+        case .none: break
+        case .sendPing: tcp.write(Self.ping)
+        case .close(let code, let reason): close(code: code, reason: reason)
+        case .dropConnection: apply(.peerUnresponsive)
+        case .closeTimedOut: apply(.closeTimedOut)
         }
         scheduleDeadline()
     }

@@ -106,5 +106,12 @@ extension Router {
 /// (a copy in each would cost an idle connection ~100 bytes).
 final class WebSocketSettings: Sendable {
     let configuration: WebSocketConfiguration
-    init(_ configuration: WebSocketConfiguration) { self.configuration = configuration }
+    let timers: WebSocketTimers.Settings
+    init(_ configuration: WebSocketConfiguration) {
+        self.configuration = configuration
+        timers = WebSocketTimers.Settings(
+            pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout,
+            idleTimeout: configuration.idleTimeout, writeTimeout: configuration.writeTimeout,
+            closeTimeout: configuration.closeTimeout)
+    }
 }

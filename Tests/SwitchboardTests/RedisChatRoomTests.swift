@@ -39,9 +39,9 @@ struct RedisChatRoomTests {
 
         try other.socket.send(text: "hello from the other node")
         #expect(try ann.next() == ["type": "message", "name": "bob", "text": "hello from the other node"])
-        #expect(try other.next() == ["type": "message", "name": "bob", "text": "hello from the other node"])
+        #expect(try other.nextMessage() == ["type": "message", "name": "bob", "text": "hello from the other node"])
         try ann.socket.send(text: "hi bob")
-        #expect(try other.next() == ["type": "message", "name": "ann", "text": "hi bob"])
+        #expect(try other.nextMessage() == ["type": "message", "name": "ann", "text": "hi bob"])
         #expect(try ann.next() == ["type": "message", "name": "ann", "text": "hi bob"])
 
         // Exactly once: nothing else is on its way to either member.
@@ -92,5 +92,18 @@ private final class ChatMember {
             throw TestSocket.Failure(description: "not a chat event: opcode \(frame.opcode) \(frame.text)")
         }
         return object
+    }
+}
+
+extension ChatMember {
+    /// The next chat message, past join and leave notices: the second node
+    /// subscribes to the room in Redis when its first member joins, and a
+    /// rejected candidate's "leave", published on the first node just
+    /// before, may reach Redis after that subscription and so arrive here.
+    func nextMessage() throws -> [String: String] {
+        while true {
+            let event = try next()
+            if event["type"] == "message" { return event }
+        }
     }
 }
