@@ -33,8 +33,9 @@ public final class TCPConnection: @unchecked Sendable {
     var deadlineSlot = -1
     private(set) var deadline: UInt64?
 
-    /// How long a gracefully closed connection may take to send what is
-    /// queued and then wait for the peer's FIN before the handle is closed.
+    /// How long a gracefully closing connection waits for the peer: to
+    /// take more of what is queued (measured from the last progress, so a
+    /// slow reader gets everything), then for its FIN once all is sent.
     /// Closing with unread input makes the kernel send RST, which can
     /// destroy a response the peer has not read yet; waiting briefly for
     /// its FIN avoids that.
@@ -116,8 +117,10 @@ public final class TCPConnection: @unchecked Sendable {
         case .deliverDrained:
             delegate?.connectionDidDrain(self)
         case .startFlushing:
+            armLingerDeadline()
             updateReading()
         case .startLingering:
+            armLingerDeadline()
             let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
             let result = uv_shutdown(request, stream) { request, _ in
                 request!.deallocate()  // also runs, with ECANCELED, when the handle closes first
@@ -250,6 +253,13 @@ public final class TCPConnection: @unchecked Sendable {
     /// Called by the loop's sweep, which has already untracked us.
     func deadlinePassed() {
         deadline = nil
+        // A graceful close gives up on a peer that stopped reading, not on
+        // one that reads slowly: while the queue still moves, wait on.
+        if lifecycle.phase == .flushing, loop.now < lastWriteProgress + Self.lingerTimeout {
+            deadline = lastWriteProgress + Self.lingerTimeout
+            loop.deadlines.track(self)
+            return
+        }
         apply(.deadlinePassed)
     }
 
@@ -350,10 +360,16 @@ public final class TCPConnection: @unchecked Sendable {
         apply(.drained)
     }
 
+    /// Bytes one asynchronous write covers at most. Its completion is when
+    /// write progress is recorded (what a write-stall timeout measures), so
+    /// a peer that reads steadily but slowly must be able to finish one
+    /// well within such a timeout: 256 KiB is 85 ms at 3 MiB/s.
+    static let asyncWriteLimit = 256 * 1024
+
     private func startAsyncWrite() {
         let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
+        let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity, maxBytes: Self.asyncWriteLimit)
         writeInFlightBytes = total
         writeRequest = request
         let result = uv_write(request, stream, loop.gatherBuffers, UInt32(count)) { request, status in
@@ -392,9 +408,12 @@ public final class TCPConnection: @unchecked Sendable {
         // Corked bytes go first; sending them may fail and close.
         if loop.readingConnection === self { flushCork() }
         guard lifecycle.acceptsWrites else { return }
+        apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && writeRequest == nil))
+    }
+
+    private func armLingerDeadline() {
         deadline = loop.now + Self.lingerTimeout
         loop.deadlines.track(self)
-        apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && writeRequest == nil))
     }
 
     /// Closes at once; queued bytes are dropped. Idempotent.

@@ -52,20 +52,21 @@ struct WriteQueue {
     }
 
     /// Fills `buffers` with up to `capacity` pointers to queued bytes, in
-    /// order. Returns how many it filled and how many bytes they cover.
+    /// order, covering at most `maxBytes` (the last one cut short to fit).
+    /// Returns how many it filled and how many bytes they cover.
     ///
     /// No retain or release per entry: the loop makes no opaque call (the
     /// `uv_buf_t`s are built here rather than by `uv_buf_init`), so the
     /// entries can be read in place. `mutating` only so that the queue is
     /// used in place too: a non-mutating call on a class's stored property
     /// would first copy the queue out of it.
-    mutating func gather(into buffers: UnsafeMutablePointer<uv_buf_t>, capacity: Int) -> (count: Int, bytes: Int) {
-        guard capacity > 0, byteCount > 0 else { return (0, 0) }
+    mutating func gather(into buffers: UnsafeMutablePointer<uv_buf_t>, capacity: Int, maxBytes: Int = .max) -> (count: Int, bytes: Int) {
+        guard capacity > 0, byteCount > 0, maxBytes > 0 else { return (0, 0) }
         var filled = 0
         var total = 0
         var skip = Int(headOffset)
         if let first {
-            let length = first.count - skip
+            let length = min(first.count - skip, maxBytes)
             buffers[0] = Self.buffer(first.baseAddress + skip, length)
             total = length
             filled = 1
@@ -73,8 +74,8 @@ struct WriteQueue {
         }
         var index = Int(restHead)
         let end = rest.count
-        while index < end, filled < capacity {
-            let length = rest[index].count - skip
+        while index < end, filled < capacity, total < maxBytes {
+            let length = min(rest[index].count - skip, maxBytes - total)
             buffers[filled] = Self.buffer(rest[index].baseAddress + skip, length)
             total += length
             skip = 0
