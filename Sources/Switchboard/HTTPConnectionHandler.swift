@@ -10,22 +10,22 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     private let context: LoopContext
     private var parser: HTTPRequestParser
     private var remoteAddress: SocketAddress??
-    /// When the request now arriving began: its deadline does not move
-    /// as more bytes trickle in.
-    private var requestStartedAt: UInt64?
+    /// The request and keep-alive timeouts.
+    private var timers: HTTPConnectionTimers
     private var isReadingPaused = false
     private var isDone = false
 
     init(context: LoopContext) {
         self.context = context
         parser = HTTPRequestParser(limits: context.configuration.http.limits)
+        timers = HTTPConnectionTimers(now: context.loop.now)
     }
 
     private var configuration: HTTPConfiguration { context.configuration.http }
 
     func start(_ connection: TCPConnection) {
         connection.start(delegate: self)
-        connection.setDeadline(after: configuration.keepAliveTimeout)
+        updateDeadline(connection)
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
@@ -65,7 +65,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     }
 
     private func serve(_ head: HTTPRequestHead, body: [UInt8], on connection: TCPConnection) {
-        requestStartedAt = nil
+        timers.requestReceived()
         sentContinue = false
         if head.isUpgradeRequest {
             // No protocol to switch to on this route: answer as plain HTTP
@@ -148,22 +148,20 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
 
     private func updateDeadline(_ connection: TCPConnection) {
         guard !isDone else { return }
-        if parser.hasPartialRequest {
-            if requestStartedAt == nil {
-                requestStartedAt = connection.loop.now
-                connection.setDeadline(after: configuration.requestTimeout)
-            }
-        } else {
-            requestStartedAt = nil
-            connection.setDeadline(after: configuration.keepAliveTimeout)
-        }
+        let now = connection.loop.now
+        timers.parsed(now: now, hasPartialRequest: parser.hasPartialRequest)
+        let deadline = timers.deadline(context.httpTimers)
+        connection.setDeadline(after: deadline > now ? deadline - now : 0)
     }
 
     func connectionDeadlinePassed(_ connection: TCPConnection) {
-        if parser.hasPartialRequest {
+        switch timers.fire(now: connection.loop.now, context.httpTimers) {
+        case .refuseSlowRequest:
             refuse(HTTPParseError(status: .requestTimeout, reason: "request not received in time"), on: connection)
-        } else {
+        case .closeIdle:
             connection.close()  // idle keep-alive: nothing to say
+        case .none:
+            updateDeadline(connection)
         }
     }
 

@@ -2,6 +2,7 @@ import Glibc
 import HTTPTypes
 import Logging
 import SwitchboardIO
+import SwitchboardWire
 import Synchronization
 
 /// What every connection on one loop shares: the route table, the
@@ -12,6 +13,8 @@ final class LoopContext: @unchecked Sendable {
     let routes: RouteTable
     let configuration: ServerConfiguration
     let pubsub: PubSub
+    /// The HTTP timeouts in the loop clock's milliseconds.
+    let httpTimers: HTTPConnectionTimers.Settings
     /// The open WebSocket connections of this loop, readable from the
     /// thread that stops the server (it waits for them to close).
     let webSocketCount = Atomic<Int>(0)
@@ -26,6 +29,9 @@ final class LoopContext: @unchecked Sendable {
         self.pubsub = pubsub
         self.routes = routes
         self.configuration = configuration
+        httpTimers = HTTPConnectionTimers.Settings(
+            requestTimeout: configuration.http.requestTimeout.milliseconds,
+            keepAliveTimeout: configuration.http.keepAliveTimeout.milliseconds)
     }
 
     var logger: Logger { configuration.logger }

@@ -108,7 +108,7 @@ public final class Server: Sendable {
         for context in contexts {
             context.loop.execute { context.closeWebSocketsForShutdown() }
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.shutdownGracePeriod))
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
         while contexts.contains(where: { $0.webSocketCount.load(ordering: .relaxed) > 0 }), ContinuousClock.now < deadline {
             usleep(5_000)
         }

@@ -26,8 +26,8 @@ public struct ServerConfiguration: Sendable {
     /// Plain HTTP limits and timeouts.
     public var http: HTTPConfiguration
     /// How long `stop()` waits for WebSocket connections to finish their
-    /// close after the 1001, in ms. Default 2 s.
-    public var shutdownGracePeriod: UInt64
+    /// close after the 1001. Default 2 s.
+    public var shutdownGracePeriod: Duration
     /// Carries publishes to and from other Switchboard processes (the
     /// Redis backplane). Default `nil`: one process, nothing to run.
     public var backplane: (any Backplane)?
@@ -42,7 +42,7 @@ public struct ServerConfiguration: Sendable {
         backlog: Int32 = TCPListener.defaultBacklog,
         readBufferSize: Int = EventLoopGroup.defaultReadBufferSize,
         http: HTTPConfiguration = HTTPConfiguration(),
-        shutdownGracePeriod: UInt64 = 2_000,
+        shutdownGracePeriod: Duration = .seconds(2),
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
@@ -64,14 +64,14 @@ public struct HTTPConfiguration: Sendable {
     /// Parser limits: head size (431), header count (431), request-target
     /// length (414), body size (413). See `HTTPParserLimits` for defaults.
     public var limits: HTTPParserLimits
-    /// Time from a request's first byte to its last, in milliseconds; past
-    /// it the server answers 408 and closes. Default 10 s: enough for any
+    /// Time from a request's first byte to its last; past it the server
+    /// answers 408 and closes. Default 10 s: enough for any
     /// honest client, short enough that a trickling one (slowloris) cannot
     /// hold a connection for long.
-    public var requestTimeout: UInt64
-    /// How long a keep-alive connection may sit idle between requests, in
-    /// milliseconds, before it is closed silently. Default 30 s.
-    public var keepAliveTimeout: UInt64
+    public var requestTimeout: Duration
+    /// How long a keep-alive connection may sit idle between requests
+    /// before it is closed silently. Default 30 s.
+    public var keepAliveTimeout: Duration
     /// Response bytes a connection may have queued before the server stops
     /// reading its further pipelined requests, until the peer catches up.
     /// Default 1 MiB: a client that pipelines without reading cannot make
@@ -80,8 +80,8 @@ public struct HTTPConfiguration: Sendable {
 
     public init(
         limits: HTTPParserLimits = .default,
-        requestTimeout: UInt64 = 10_000,
-        keepAliveTimeout: UInt64 = 30_000,
+        requestTimeout: Duration = .seconds(10),
+        keepAliveTimeout: Duration = .seconds(30),
         maxQueuedResponseBytes: Int = 1 << 20
     ) {
         self.limits = limits

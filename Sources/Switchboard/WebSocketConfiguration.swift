@@ -15,18 +15,17 @@ public struct WebSocketConfiguration: Sendable {
     /// Largest message accepted, after reassembly of fragments. Default
     /// 1 MiB. Larger: closed with 1009.
     public var maxMessageSize: Int
-    /// Interval between the server's pings, in ms; `nil` turns heartbeats
-    /// off. Default 30 s: below the idle timeouts of common proxies and
+    /// Interval between the server's pings; `nil` turns heartbeats off. Default 30 s: below the idle timeouts of common proxies and
     /// load balancers (60 s), so they never see a silent connection.
-    public var pingInterval: UInt64?
+    public var pingInterval: Duration?
     /// How long after a ping the peer may stay silent before the
-    /// connection is considered dead and closed (1006 for the handler),
-    /// in ms. Any frame from the peer counts as a sign of life. Default 20 s.
-    public var pongTimeout: UInt64
-    /// Close a connection that has received no message for this long, in
-    /// ms (1001 "idle"). Default `nil`: subscribers are often silent by
+    /// connection is considered dead and closed (1006 for the handler).
+    /// Any frame from the peer counts as a sign of life. Default 20 s.
+    public var pongTimeout: Duration
+    /// Close a connection that has received no message for this long
+    /// (1001 "idle"). Default `nil`: subscribers are often silent by
     /// design, and heartbeats already catch dead peers.
-    public var idleTimeout: UInt64?
+    public var idleTimeout: Duration?
     /// Bytes a connection may have queued for sending before
     /// `slowConsumerPolicy` applies. Default 1 MiB: a slow subscriber costs
     /// at most this much memory, and a healthy one never reaches it. While
@@ -37,11 +36,11 @@ public struct WebSocketConfiguration: Sendable {
     /// What happens to a connection whose queue is over `maxQueuedBytes`.
     public var slowConsumerPolicy: SlowConsumerPolicy
     /// How long queued bytes may sit without the peer reading any of
-    /// them before the connection is dropped, in ms. Default 10 s.
-    public var writeTimeout: UInt64
+    /// them before the connection is dropped. Default 10 s.
+    public var writeTimeout: Duration
     /// After sending a close frame, how long to wait for the peer's before
-    /// closing the TCP connection anyway, in ms. Default 5 s.
-    public var closeTimeout: UInt64
+    /// closing the TCP connection anyway. Default 5 s.
+    public var closeTimeout: Duration
     /// permessage-deflate, accepted when a client offers it. Default `nil`
     /// (off): see `WebSocketCompression` for why, and for its memory.
     public var compression: WebSocketCompression?
@@ -50,13 +49,13 @@ public struct WebSocketConfiguration: Sendable {
         origins: OriginPolicy = .sameOrigin,
         subprotocols: [String] = [],
         maxMessageSize: Int = 1 << 20,
-        pingInterval: UInt64? = 30_000,
-        pongTimeout: UInt64 = 20_000,
-        idleTimeout: UInt64? = nil,
+        pingInterval: Duration? = .seconds(30),
+        pongTimeout: Duration = .seconds(20),
+        idleTimeout: Duration? = nil,
         maxQueuedBytes: Int = 1 << 20,
         slowConsumerPolicy: SlowConsumerPolicy = .close,
-        writeTimeout: UInt64 = 10_000,
-        closeTimeout: UInt64 = 5_000,
+        writeTimeout: Duration = .seconds(10),
+        closeTimeout: Duration = .seconds(5),
         compression: WebSocketCompression? = nil
     ) {
         self.origins = origins

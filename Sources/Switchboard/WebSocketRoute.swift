@@ -110,8 +110,8 @@ final class WebSocketSettings: Sendable {
     init(_ configuration: WebSocketConfiguration) {
         self.configuration = configuration
         timers = WebSocketTimers.Settings(
-            pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout,
-            idleTimeout: configuration.idleTimeout, writeTimeout: configuration.writeTimeout,
-            closeTimeout: configuration.closeTimeout)
+            pingInterval: configuration.pingInterval?.milliseconds, pongTimeout: configuration.pongTimeout.milliseconds,
+            idleTimeout: configuration.idleTimeout?.milliseconds, writeTimeout: configuration.writeTimeout.milliseconds,
+            closeTimeout: configuration.closeTimeout.milliseconds)
     }
 }

@@ -7,13 +7,13 @@ public struct RedisBackplaneConfiguration: Sendable {
     /// `"switchboard:"`. Nodes that should share topics use the same
     /// prefix; applications sharing one Redis server use different ones.
     public var channelPrefix: String
-    /// Milliseconds between reconnection attempts: the first wait, and the
-    /// most it grows to (doubling, with jitter). Default 100 ms to 5 s:
+    /// Time between reconnection attempts: the first wait, and the most it
+    /// grows to (doubling, with jitter). Default 100 ms to 5 s:
     /// quick after a blip, gentle on a Redis that is down for longer.
-    public var reconnectDelay: ClosedRange<UInt64>
-    /// How long one connection attempt may take, in ms. Default 2 s
-    /// (hiredis itself would wait for the kernel's TCP timeout).
-    public var connectTimeout: UInt64
+    public var reconnectDelay: ClosedRange<Duration>
+    /// How long one connection attempt may take. Default 2 s (hiredis
+    /// itself would wait for the kernel's TCP timeout).
+    public var connectTimeout: Duration
     /// Bytes of PUBLISH commands sent but not yet confirmed by Redis. Past
     /// it, publishes are dropped and counted like during an outage, so a
     /// slow or stalled Redis never grows this process's memory without
@@ -24,12 +24,12 @@ public struct RedisBackplaneConfiguration: Sendable {
 
     public init(
         channelPrefix: String = "switchboard:",
-        reconnectDelay: ClosedRange<UInt64> = 100...5_000,
-        connectTimeout: UInt64 = 2_000,
+        reconnectDelay: ClosedRange<Duration> = .milliseconds(100) ... .seconds(5),
+        connectTimeout: Duration = .seconds(2),
         maxPendingPublishBytes: Int = 64 << 20,
         logger: Logger = Logger(label: "switchboard.redis")
     ) {
-        precondition(reconnectDelay.lowerBound > 0, "reconnectDelay must start above 0 ms")
+        precondition(reconnectDelay.lowerBound > .zero, "reconnectDelay must start above zero")
         self.channelPrefix = channelPrefix
         self.reconnectDelay = reconnectDelay
         self.connectTimeout = connectTimeout

@@ -60,8 +60,9 @@ final class RedisLink {
         self.url = url
         self.name = name
         self.logger = configuration.logger
-        self.connectTimeout = configuration.connectTimeout
-        self.backoff = ReconnectBackoff(initial: configuration.reconnectDelay.lowerBound, maximum: configuration.reconnectDelay.upperBound)
+        self.connectTimeout = configuration.connectTimeout.milliseconds
+        self.backoff = ReconnectBackoff(
+            initial: configuration.reconnectDelay.lowerBound.milliseconds, maximum: configuration.reconnectDelay.upperBound.milliseconds)
     }
 
     /// Starts connecting.

@@ -7,8 +7,8 @@ import TestSupport
 struct HTTPLimitTests {
     static let small = HTTPConfiguration(
         limits: HTTPParserLimits(maxHeadSize: 1024, maxHeaderCount: 10, maxRequestTargetLength: 256, maxBodySize: 1000),
-        requestTimeout: 300,
-        keepAliveTimeout: 600
+        requestTimeout: .milliseconds(300),
+        keepAliveTimeout: .milliseconds(600)
     )
 
     /// Each refusal: the status, then the connection closes, and a second

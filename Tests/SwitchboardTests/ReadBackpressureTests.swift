@@ -63,7 +63,7 @@ struct ReadBackpressureTests {
     }
 
     @Test func aConnectionClosedAsASlowConsumerStopsReadingItsInput() throws {
-        let configuration = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 256 * 1024, writeTimeout: 5_000, closeTimeout: 5_000)
+        let configuration = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 256 * 1024, writeTimeout: .seconds(5), closeTimeout: .seconds(5))
         try withWebSocketServer(configuration) { _, port, recorder in
             let client = try TestWebSocket(port: port, path: "/ws?user=flooded", receiveBufferSize: 16 * 1024)
             try client.send(text: "flood 64 16384")  // 1 MiB of replies: over the limit, closed with 1008

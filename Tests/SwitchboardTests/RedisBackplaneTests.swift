@@ -164,7 +164,7 @@ struct RedisBackplaneTests {
     /// (reconnect timers, connect attempts, hiredis's poll handles).
     @Test func connectsWhenRedisAppearsAndStopsCleanly() throws {
         let nowhere = try TestSocketPort.free()
-        let backplane = try RedisBackplane(url: "redis://127.0.0.1:\(nowhere)", configuration: .init(reconnectDelay: 10...40))
+        let backplane = try RedisBackplane(url: "redis://127.0.0.1:\(nowhere)", configuration: .init(reconnectDelay: .milliseconds(10) ... .milliseconds(40)))
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
         let port = try server.start().port
@@ -307,7 +307,7 @@ final class RedisNode: Sendable {
     let port: Int
 
     init(url: String) throws {
-        backplane = try RedisBackplane(url: url, configuration: .init(reconnectDelay: 50...400))
+        backplane = try RedisBackplane(url: url, configuration: .init(reconnectDelay: .milliseconds(50) ... .milliseconds(400)))
         server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
         server.webSocket("/announce", configuration: WebSocketConfiguration(origins: .any), handler: LeaveAnnouncer(pubsub: server.pubsub))

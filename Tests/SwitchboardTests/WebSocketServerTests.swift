@@ -132,7 +132,7 @@ struct WebSocketServerTests {
     }
 
     @Test func silentPeerIsClosedAfterThePongTimeoutAndALiveOneIsNot() throws {
-        let fast = WebSocketConfiguration(pingInterval: 100, pongTimeout: 300)
+        let fast = WebSocketConfiguration(pingInterval: .milliseconds(100), pongTimeout: .milliseconds(300))
         try withWebSocketServer(fast) { _, port, recorder in
             let silent = try TestWebSocket(port: port, path: "/ws?user=silent")
             let alive = try TestWebSocket(port: port, path: "/ws?user=alive")
@@ -152,7 +152,7 @@ struct WebSocketServerTests {
     }
 
     @Test func slowReaderIsClosedWith1008WhileAFastOneGetsEverything() throws {
-        let bounded = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 512 * 1024, writeTimeout: 1_000, closeTimeout: 1_000)
+        let bounded = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 512 * 1024, writeTimeout: .seconds(1), closeTimeout: .seconds(1))
         try withWebSocketServer(bounded) { _, port, recorder in
             let slow = try TestWebSocket(port: port, path: "/ws?user=slow", receiveBufferSize: 4096)
             let fast = try TestWebSocket(port: port, path: "/ws?user=fast")
