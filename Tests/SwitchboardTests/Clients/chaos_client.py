@@ -1231,8 +1231,10 @@ async def run_chaos(args, stats, anomalies, client_bugs, state, chaos_done):
                 anomalies.append({"index": index, "what": str(anomaly), "script": describe(plan), "phase": connection.phase,
                                   "after_server_gone": state["server_gone_at"] is not None})
         except PeerClosed as closed:
+            # Allowed (a 1008 after a flood, a write timeout for a client
+            # that stopped reading), but counted by cause.
             outcome = f"closed early: {closed}"
-            stats["outcome.closed_early_by_server"] += 1
+            stats[f"outcome.closed_early_by_server: {closed}"] += 1
         except asyncio.TimeoutError:
             outcome = "budget exceeded"
             stats["outcome.budget_exceeded"] += 1
@@ -1278,11 +1280,15 @@ async def run_chaos(args, stats, anomalies, client_bugs, state, chaos_done):
 
 
 async def watch(args, state):
-    """Progress on stderr; stops the run when the parent process is gone."""
+    """Progress on stderr; stops the run when the parent process is gone.
+    Also measures how late this client's own event loop runs (a starved
+    client makes its timeouts, not the server, the cause of anomalies)."""
     parent = os.getppid()
     last = time.monotonic()
     while True:
+        before = time.monotonic()
         await asyncio.sleep(0.25)
+        state["max_lag"] = max(state["max_lag"], time.monotonic() - before - 0.25)
         if args.exit_with_parent and os.getppid() != parent:
             print("chaos_client: parent process gone, stopping", file=sys.stderr)
             state["stopping"] = True
@@ -1290,7 +1296,8 @@ async def watch(args, state):
         if time.monotonic() - last >= args.progress:
             last = time.monotonic()
             elapsed = last - state["start"]
-            print(f"chaos_client: {elapsed:.0f} s, {state['done']} connections done", file=sys.stderr)
+            print(f"chaos_client: {elapsed:.0f} s, {state['done']} connections done, "
+                  f"event loop late by up to {state['max_lag']:.2f} s", file=sys.stderr)
 
 
 async def main(args):
@@ -1299,7 +1306,7 @@ async def main(args):
     anomalies = []
     client_bugs = []
     state = {"start": time.monotonic(), "done": 0, "stopping": False, "server_gone_at": None,
-             "at_loss": None, "recent": [], "slowest": []}
+             "at_loss": None, "recent": [], "slowest": [], "max_lag": 0.0}
     chaos_done = asyncio.Event()
     well_behaved = WellBehaved(args, run_id) if args.subscribers or args.echo_clients else None
     watcher = asyncio.create_task(watch(args, state))
@@ -1332,6 +1339,7 @@ async def main(args):
         "connections_planned": 1 if args.only is not None else args.connections,
         "connections_done": state["done"],
         "elapsed_seconds": round(elapsed, 2),
+        "client_max_lag_seconds": round(state["max_lag"], 3),
         "timed_out": timed_out,
         "server_gone_at_seconds": None if state["server_gone_at"] is None else round(state["server_gone_at"], 2),
         "when_server_gone": state["at_loss"],
