@@ -40,6 +40,32 @@ func runOnThreads(_ threads: Int, iterations: Int, _ body: @escaping @Sendable (
     return progress.failures.withLock { $0 }
 }
 
+/// The complete frames at the start of `bytes` from a server (unmasked,
+/// RFC 6455 §5.2): opcode, payload length, and a close frame's code.
+func completeServerFrames(in bytes: [UInt8]) -> [(opcode: UInt8, length: Int, closeCode: UInt16?)] {
+    var frames: [(opcode: UInt8, length: Int, closeCode: UInt16?)] = []
+    var offset = 0
+    while offset + 2 <= bytes.count {
+        var length = Int(bytes[offset + 1] & 0x7F)
+        var header = 2
+        if length == 126 {
+            guard offset + 4 <= bytes.count else { break }
+            length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            header = 4
+        } else if length == 127 {
+            guard offset + 10 <= bytes.count else { break }
+            length = bytes[(offset + 2)..<(offset + 10)].reduce(0) { $0 << 8 | Int($1) }
+            header = 10
+        }
+        guard offset + header + length <= bytes.count else { break }
+        let opcode = bytes[offset] & 0x0F
+        let code = opcode == 0x8 && length >= 2 ? UInt16(bytes[offset + header]) << 8 | UInt16(bytes[offset + header + 1]) : nil
+        frames.append((opcode, length, code))
+        offset += header + length
+    }
+    return frames
+}
+
 /// Clients that end their connection abruptly at the moments a server is
 /// most exposed: right after the close frame, right after a protocol error,
 /// after the closing handshake with bytes left unread. Each is repeated
@@ -130,7 +156,7 @@ struct ConnectionResetTests {
                 let deadline = ContinuousClock.now + .seconds(5)
                 var reply: UInt16?
                 while reply == nil, ContinuousClock.now < deadline {
-                    reply = Self.closeCode(inFrames: try client.socket.peek())
+                    reply = completeServerFrames(in: try client.socket.peek()).first { $0.opcode == 0x8 }?.closeCode
                     if reply == nil { usleep(1_000) }
                 }
                 guard reply == WebSocketCloseCode.normalClosure.rawValue else {
@@ -140,30 +166,5 @@ struct ConnectionResetTests {
             }
             #expect(failures.isEmpty, "\(failures.prefix(5))")
         }
-    }
-
-    /// The code of the first close frame among complete server frames in
-    /// `bytes` (unmasked, RFC 6455 §5.2), or nil when there is none yet.
-    static func closeCode(inFrames bytes: [UInt8]) -> UInt16? {
-        var offset = 0
-        while offset + 2 <= bytes.count {
-            var length = Int(bytes[offset + 1] & 0x7F)
-            var header = 2
-            if length == 126 {
-                guard offset + 4 <= bytes.count else { return nil }
-                length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
-                header = 4
-            } else if length == 127 {
-                guard offset + 10 <= bytes.count else { return nil }
-                length = bytes[(offset + 2)..<(offset + 10)].reduce(0) { $0 << 8 | Int($1) }
-                header = 10
-            }
-            guard offset + header + length <= bytes.count else { return nil }
-            if bytes[offset] & 0x0F == 0x8, length >= 2 {
-                return UInt16(bytes[offset + header]) << 8 | UInt16(bytes[offset + header + 1])
-            }
-            offset += header + length
-        }
-        return nil
     }
 }
