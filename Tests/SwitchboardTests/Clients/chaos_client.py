@@ -1190,7 +1190,9 @@ def describe(plan):
 async def run_chaos(args, stats, anomalies, client_bugs, state, chaos_done):
     """Runs the chaos connections, --concurrency at a time, until all ran,
     the run is stopping, or the server stops accepting connections."""
-    indexes = [args.only] if args.only is not None else list(range(args.connections))
+    # Indexes are taken in order by whichever worker is free (a range, not
+    # a list: soaks ask for more connections than they will ever run).
+    indexes = range(args.only, args.only + 1) if args.only is not None else range(args.connections)
     position = 0
     in_flight = {}
 
