@@ -14,6 +14,17 @@ and check that nothing of theirs is lost, reordered or corrupted.
     chaos_client.py --port 9000 --seed 42 --connections 2000
     chaos_client.py --port 9000 --seed 42 --only 1234 --verbose   # replay one
 
+Against a separate BenchHost, for soaks (BenchHost's limits are larger:
+16 MiB messages, 64 MiB queued, so floods never reach 1008 there):
+
+    swift build -c release --product BenchHost
+    PORT=9000 .build/release/BenchHost &
+    python3 Tests/SwitchboardTests/Clients/chaos_client.py --port 9000 \
+        --connections 1000000000 --duration 1800 --time-limit 1900 > summary.json
+
+ChaosTests runs it against an in-process server (CHAOS_SEED, CHAOS_LONG,
+CHAOS_SECONDS, CHAOS_CONNECTIONS, CHAOS_CONCURRENCY).
+
 Routes expected: GET /health ("ok"), /echo (echoes each message, opcode
 kept), /topic/NAME (subscribes to NAME; what the connection sends is
 published to NAME, sender included), POST /publish/NAME (publishes the body
