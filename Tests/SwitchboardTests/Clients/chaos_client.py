@@ -1377,7 +1377,9 @@ async def main(args):
             first_cut = next((position for position, entry in enumerate(ended) if entry["outcome"] != "finished"), len(ended))
             print("chaos_client: suspects, the connections that finished last before the first one cut short "
                   "(most recent last):", file=sys.stderr)
-            for entry in ended[max(0, first_cut - 8):first_cut]:
+            # A crashing process stays up while its backtrace is written
+            # (Swift's backtracer: about a second), so look a little back.
+            for entry in ended[max(0, first_cut - 12):first_cut]:
                 print(f"  #{entry['index']} at {entry['ended']} s: {entry['script']}", file=sys.stderr)
             for entry in ended[first_cut:first_cut + 3]:
                 print(f"  then #{entry['index']} at {entry['ended']} s: {entry['outcome']}", file=sys.stderr)
