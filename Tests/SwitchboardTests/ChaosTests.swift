@@ -51,8 +51,8 @@ struct ChaosSettings {
             return ChaosSettings(seed: seed, connections: connections, concurrency: concurrency, duration: seconds, timeLimit: seconds + 90)
         }
         let connections = environment["CHAOS_CONNECTIONS"].flatMap { Int($0) } ?? 2_000
-        // About 35 connections a second alone on 2 cores, 2,000 in 60 s
-        // beside the whole suite; the limit leaves room for both.
+        // 2,000 connections take 20-35 s alone on 2 cores, 60-70 s beside
+        // the whole suite; the limit leaves room for both.
         return ChaosSettings(seed: seed, connections: connections, concurrency: concurrency, duration: nil,
                              timeLimit: max(180, Double(connections) / 10))
     }
