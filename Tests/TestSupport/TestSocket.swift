@@ -4,7 +4,8 @@ import Foundation
 /// A blocking TCP client for tests: exact bytes out, bytes or a parsed
 /// HTTP response back, every wait bounded by a timeout.
 public final class TestSocket {
-    public let fd: Int32
+    /// The socket; -1 once `close()` or `resetClose()` closed it.
+    public private(set) var fd: Int32
     private var buffered: [UInt8] = []
     public var timeoutMilliseconds: Int32 = 5_000
 
@@ -64,6 +65,39 @@ public final class TestSocket {
 
     /// Closes the sending side (FIN) and keeps reading.
     public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes now. The kernel sends FIN, or RST when bytes the peer sent
+    /// are still unread in the receive buffer (RFC 2525 §2.17).
+    public func close() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
+
+    /// Closes with RST instead of FIN: SO_LINGER on with a zero timeout
+    /// makes `close` drop anything unsent and reset the connection, the
+    /// way a crashing or impatient client does.
+    public func resetClose() {
+        guard fd >= 0 else { return }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close()
+    }
+
+    /// What the kernel holds in the receive buffer, without consuming it
+    /// (MSG_PEEK); waits up to `timeoutMilliseconds` for the first byte.
+    /// Bytes already taken into this object's own buffer come first.
+    public func peek() throws -> [UInt8] {
+        var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard Glibc.poll(&pollfd, 1, timeoutMilliseconds) > 0 else { return buffered }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        guard count >= 0 else {
+            if errno == EAGAIN || errno == ECONNRESET { return buffered }
+            throw Failure(description: "recv(MSG_PEEK): errno \(errno)")
+        }
+        return buffered + chunk[0..<count]
+    }
 
     /// Reads what arrives next; `[]` means the peer closed.
     public func receiveSome() throws -> [UInt8] {
