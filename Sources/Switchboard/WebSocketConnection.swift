@@ -400,8 +400,10 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     // MARK: End
 
     func connectionDidReachEndOfInput(_ connection: TCPConnection) {
-        // The peer half-closed without a close frame: nothing more will come.
-        connection.close()
+        // The peer half-closed without a close frame: nothing more will
+        // come, but it may still read what is queued for it. The handler
+        // hears 1006 once the TCP connection is closed.
+        connection.closeAfterFlush()
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {

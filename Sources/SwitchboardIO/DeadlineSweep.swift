@@ -11,12 +11,21 @@ final class DeadlineSweep {
     /// How often deadlines are checked, in milliseconds.
     static let interval: UInt64 = 50
 
+    /// Lateness of a sweep beyond this is taken as the loop's own stall
+    /// (see `EventLoop.stalledMilliseconds`); below it, it is ordinary
+    /// jitter and peers are charged for it.
+    static let toleratedLateness: UInt64 = 100
+
     private let timer: UnsafeMutablePointer<uv_timer_t> = .allocate(capacity: 1)
+    private unowned(unsafe) var loop: EventLoop?
+    /// When the last sweep ran (libuv's clock), to see how late the next is.
+    private var lastSweepAt: UInt64 = 0
     private var members: [TCPConnection] = []
     private var isRunning = false
     private var isClosed = false
 
     func attach(to loop: EventLoop) {
+        self.loop = loop
         uv_timer_init(loop.uvLoop, timer)
         timer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
     }
@@ -28,9 +37,11 @@ final class DeadlineSweep {
         members.append(connection)
         if !isRunning {
             isRunning = true
+            lastSweepAt = uv_now(timer.pointee.loop)
             uv_timer_start(timer, { timer in
-                Unmanaged<DeadlineSweep>.fromOpaque(timer!.pointee.data).takeUnretainedValue()
-                    .sweep(now: uv_now(timer!.pointee.loop))
+                let sweep = Unmanaged<DeadlineSweep>.fromOpaque(timer!.pointee.data).takeUnretainedValue()
+                sweep.noteLateness(uv_now(timer!.pointee.loop))
+                sweep.sweep(now: sweep.loop!.now)
             }, Self.interval, Self.interval)
         }
     }
@@ -45,6 +56,17 @@ final class DeadlineSweep {
             last.deadlineSlot = slot
         }
         connection.deadlineSlot = -1
+    }
+
+    /// A sweep due `interval` after the last one that runs much later shows
+    /// that the loop itself was busy or not scheduled meanwhile: that time is
+    /// taken out of the connections' clock before any deadline is checked.
+    private func noteLateness(_ time: UInt64) {
+        let due = lastSweepAt + Self.interval
+        lastSweepAt = time
+        if time > due + Self.toleratedLateness {
+            loop?.addStall(time - due - Self.toleratedLateness)
+        }
     }
 
     private func sweep(now: UInt64) {

@@ -231,8 +231,22 @@ public final class EventLoop: @unchecked Sendable {
         for connection in found { body(connection) }
     }
 
-    /// The milliseconds clock of the loop (cached at the start of each turn).
-    public var now: UInt64 { uv_now(uvLoop) }
+    /// The milliseconds clock that connection timeouts are measured on:
+    /// libuv's (cached at the start of each turn) minus the time the loop
+    /// itself was late (`stalledMilliseconds`). Loop-bound.
+    public var now: UInt64 { uv_now(uvLoop) - stalledMilliseconds }
+
+    /// Time the loop could not serve its connections: turns that ran long,
+    /// or the thread waiting for a core. A timeout measures a peer's
+    /// silence, and a peer cannot read or answer while its loop is not
+    /// running, so an overloaded server does not drop healthy peers (a slow
+    /// reader's close frame, a pong queued behind a busy turn). Grows only
+    /// when the deadline sweep runs late (`DeadlineSweep.noteLateness`).
+    private(set) var stalledMilliseconds: UInt64 = 0
+
+    func addStall(_ milliseconds: UInt64) {
+        stalledMilliseconds += milliseconds
+    }
 
     // MARK: Shutdown
 

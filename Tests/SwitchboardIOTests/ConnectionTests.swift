@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 import TestSupport
@@ -66,6 +67,24 @@ struct ConnectionTests {
             try client.send(Array("!".utf8) + [UInt8](repeating: 0x20, count: 100_000))
             let received = try client.receiveUntilClosed()
             #expect(received == Array("bye".utf8))
+        }
+    }
+
+    @Test func aLoopThatStallsDoesNotCutOffAPeerFinishingAGracefulClose() throws {
+        // 8 MiB queued then a graceful close; the loop is then blocked for 3 s
+        // (longer than the 2 s a flush may go without progress) before the
+        // client starts reading. The stall is the server's, not the peer's:
+        // everything must arrive.
+        let pieces = 2_048, pieceSize = 4_096
+        try withEchoServer(loops: 1, delegate: { BulkWriter(pieces: pieces, pieceSize: pieceSize) }) { group, port in
+            let client = try TestSocket(port: port, receiveBufferSize: 64 * 1024)
+            try client.send("go")
+            usleep(200_000)  // the writes are queued and the close requested
+            let stalled = group.loops[0].execute { usleep(3_000_000) }
+            #expect(stalled)
+            client.timeoutMilliseconds = 10_000
+            let received = try client.receiveUntilClosed()
+            #expect(received.count == pieces * pieceSize)
         }
     }
 

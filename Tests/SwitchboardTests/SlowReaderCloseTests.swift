@@ -8,18 +8,16 @@ import TestSupport
 /// must get everything, and the close frame after it (RFC 6455 §7.1.2).
 /// `writeTimeout` is for peers that read nothing at all.
 ///
-/// Both are known issues today, found while running the chaos test
-/// (ChaosTests) on a loaded machine, where topic connections saw "EOF
-/// without a close frame":
+/// Both were found by the chaos test (ChaosTests) on a loaded machine, where
+/// topic connections saw "EOF without a close frame":
 ///
-/// - `TCPConnection.closeAfterFlush` arms `lingerTimeout` (2 s) when it is
-///   called, before the queue is flushed, and any deadline that passes in
-///   `closingAfterFlush` closes the connection: a queue that takes longer
-///   than that to drain is dropped with the close frame behind it.
+/// - `TCPConnection.closeAfterFlush` armed the 2 s linger deadline before
+///   the queue was flushed: a queue that took longer to drain was dropped
+///   with the close frame behind it. The deadline now follows write progress.
 /// - Write progress (`lastWriteProgress`, which `writeTimeout` measures) is
-///   only recorded when a whole `uv_write` completes, and one gathers up to
-///   64 queued buffers: a peer reading steadily but slower than
-///   that request's size per `writeTimeout` is dropped as stalled.
+///   only recorded when an asynchronous write completes, and one gathered up
+///   to 64 queued buffers: a peer reading steadily but slower than that per
+///   `writeTimeout` was dropped as stalled. One covers 256 KiB at most now.
 @Suite("Slow readers")
 struct SlowReaderCloseTests {
     /// Sends `count` binary messages of 1 MiB that the server echoes, without
@@ -57,10 +55,8 @@ struct SlowReaderCloseTests {
             let count = 16
             let (frames, bytes) = try echoThenReadSlowly(port: port, count: count, close: true, bytesPerRead: 64 << 10, receiveBuffer: 64 << 10, seconds: 20)
             let echoes = frames.filter { $0.opcode == 0x2 && $0.length == 1 << 20 }.count
-            withKnownIssue("closeAfterFlush arms the 2 s linger timeout before the queue is flushed") {
-                #expect(echoes == count, "echoes received: \(echoes) of \(count), \(bytes) bytes in all")
-                #expect(frames.last?.opcode == 0x8 && frames.last?.closeCode == 1000, "no close frame at the end")
-            }
+            #expect(echoes == count, "echoes received: \(echoes) of \(count), \(bytes) bytes in all")
+            #expect(frames.last?.opcode == 0x8 && frames.last?.closeCode == 1000, "no close frame at the end")
         }
     }
 
@@ -68,14 +64,12 @@ struct SlowReaderCloseTests {
     /// 3 MiB/s without a pause longer than 20 ms, so it is never 2 s
     /// without progress.
     @Test func steadyReaderIsNotDroppedAsStalled() throws {
-        let configuration = WebSocketConfiguration(origins: .any, maxQueuedBytes: 64 << 20, writeTimeout: 2_000)
+        let configuration = WebSocketConfiguration(origins: .any, maxQueuedBytes: 64 << 20, writeTimeout: .seconds(2))
         try withServer(loops: 1, routes: { $0.webSocket("/ws", configuration: configuration, handler: OpcodeEcho()) }) { _, port in
             let count = 16
             let (frames, bytes) = try echoThenReadSlowly(port: port, count: count, close: false, bytesPerRead: 64 << 10, receiveBuffer: 64 << 10, seconds: 20)
             let echoes = frames.filter { $0.opcode == 0x2 && $0.length == 1 << 20 }.count
-            withKnownIssue("write progress is recorded only when a whole uv_write completes") {
-                #expect(echoes == count, "echoes received: \(echoes) of \(count), \(bytes) bytes in all")
-            }
+            #expect(echoes == count, "echoes received: \(echoes) of \(count), \(bytes) bytes in all")
         }
     }
 }
