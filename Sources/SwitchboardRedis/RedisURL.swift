@@ -37,7 +37,11 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         switch scheme {
         case "redis": break
         case "rediss": throw RedisURLError("TLS (rediss://) is not supported; reach Redis over a private network or a TLS tunnel such as stunnel")
-        default: throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
+        default:
+            // Before "://" a malformed URL may hold anything, credentials
+            // included: name it only if it is a scheme at all.
+            guard Self.isScheme(scheme) else { throw RedisURLError("unsupported scheme; expected redis://") }
+            throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
         }
         var rest = text[schemeEnd.upperBound...]
         guard !rest.contains("?"), !rest.contains("#") else {
@@ -96,6 +100,17 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         if password != nil { credentials = "\(username ?? ""):***@" }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+    }
+
+    /// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1), which
+    /// has no room for `:` or `@`.
+    private static func isScheme(_ text: String) -> Bool {
+        guard let first = text.utf8.first, isASCIILetter(first) else { return false }
+        return text.utf8.allSatisfy { isASCIILetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || "+-.".utf8.contains($0) }
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
     }
 
     /// Digits only (no sign, no spaces), at most 9 of them.

@@ -58,6 +58,25 @@ struct RedisURLTests {
         }
     }
 
+    /// Found by the redis-url fuzz target: the message named whatever came
+    /// before "://", so a malformed URL could put credentials or control
+    /// characters into logs. Only a real scheme (RFC 3986 §3.1) is named.
+    @Test(arguments: ["app:hunter2@cache://x", "r\u{0F}edis://host", ":hunter2@cache://", "redis\n://host"])
+    func namesOnlyARealScheme(url: String) {
+        do {
+            _ = try RedisURL(parsing: url)
+            Issue.record("accepted \(url)")
+        } catch {
+            #expect(error.reason.contains("expected redis://"))
+            #expect(!error.reason.contains("hunter2") && !error.reason.contains("\u{0F}") && !error.reason.contains("\n"))
+        }
+        #expect {
+            _ = try RedisURL(parsing: "http://host")
+        } throws: { error in
+            (error as? RedisURLError)?.reason == #"unsupported scheme "http"; expected redis://"#
+        }
+    }
+
     @Test func backplaneTakesTheURL() throws {
         #expect(try RedisBackplane(url: "redis://127.0.0.1:6390").url.port == 6390)
         #expect(throws: RedisURLError.self) { try RedisBackplane(url: "redis://") }
