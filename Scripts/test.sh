@@ -13,3 +13,6 @@ swift test --skip-build
 # subscribers from many threads (a race fails the run).
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter SwitchboardHubTests
+# A short libFuzzer run of every parser's fuzz target (Fuzz/README.md): new
+# crashes or broken properties fail the run; nothing is written to Fuzz/Corpus.
+Scripts/fuzz.sh 15
