@@ -85,6 +85,20 @@ struct DeflateTests {
         #expect(try decompress(decompressor, compressed, limit: 8 << 20).count == 8 << 20)
     }
 
+    /// Found by the websocket-session fuzz target: `limit + 1` overflowed,
+    /// so `WebSocketConfiguration(maxMessageSize: .max)` with compression
+    /// trapped on the first compressed message.
+    @Test("a limit of Int.max means no limit, and a negative one fits nothing")
+    func extremeLimits() throws {
+        let decompressor = try DeflateDecompressor(contextTakeover: false)
+        let hello: [UInt8] = [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]
+        #expect(try decompress(decompressor, hello, limit: .max) == Array("Hello".utf8))
+        let zeros = compress(try DeflateCompressor(contextTakeover: false), [UInt8](repeating: 0, count: 100_000))
+        #expect(try decompress(decompressor, zeros, limit: .max).count == 100_000)
+        #expect(throws: DeflateError.tooLarge) { try decompress(decompressor, hello, limit: -1) }
+        #expect(try decompress(decompressor, [0x00], limit: -1) == [])
+    }
+
     @Test("bytes that are not deflate data fail, and the decompressor stays usable")
     func corruptData() throws {
         let decompressor = try DeflateDecompressor(contextTakeover: false)
