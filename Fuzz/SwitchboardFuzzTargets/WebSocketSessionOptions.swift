@@ -7,7 +7,8 @@ struct WebSocketSessionOptions {
     /// bit 0: permessage-deflate was negotiated (RSV1 allowed).
     var allowsCompressedMessages: Bool
     /// bits 1–2: the limit, from small enough for fuzzed frames to pass it
-    /// to the default; it is also the inflate limit.
+    /// to none at all (`Int.max`, where arithmetic on it may overflow); it
+    /// is also the inflate limit, as in `WebSocketConnection`.
     var maxMessageSize: Int
     /// bit 3: both sides keep their deflate window between messages.
     var contextTakeover: Bool
@@ -18,7 +19,7 @@ struct WebSocketSessionOptions {
     /// bit 7: the round-trip compressor uses the smallest window.
     var smallWindow: Bool
 
-    static let messageSizes = [WebSocketWireConfiguration.defaultMaxMessageSize, 125, 1000, 70_000]
+    static let messageSizes = [Int.max, 125, 1000, 70_000]
 
     init(_ byte: UInt8) {
         allowsCompressedMessages = byte & 1 != 0
