@@ -81,6 +81,9 @@ SEEDS = {
     "compressed-corrupt": bytes([COMPRESSION]) + frame(TEXT, b"\xff\xff\xff\xff", rsv1=True) + frame(TEXT, b"after"),
     "compressed-continuation": bytes([COMPRESSION]) + frame(TEXT, b"a", fin=False) + frame(CONT, b"b", rsv1=True),
     "compressed-control": bytes([COMPRESSION]) + frame(PING, b"", rsv1=True),
+    # Found by fuzzing: an empty message right after another, with context
+    # takeover, compressed to no bytes at all.
+    "regression-empty-message-with-context": bytes([CONTEXT]) + frame(BINARY, b"ab") + frame(BINARY) + frame(BINARY, b"ab"),
 }
 
 os.makedirs(OUT, exist_ok=True)

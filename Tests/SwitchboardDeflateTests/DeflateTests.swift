@@ -57,6 +57,22 @@ struct DeflateTests {
         #expect(try decompress(DeflateDecompressor(contextTakeover: false), [0x00]) == [])
     }
 
+    /// Found by the websocket-session fuzz target: zlib writes nothing for a
+    /// sync flush right after another, so with context takeover an empty
+    /// message compressed to no bytes at all, which inflates (with the
+    /// appended 00 00 FF FF) as a broken stored block and ruins the peer's
+    /// next message.
+    @Test("RFC 7692 §7.2.3.6: with context takeover too, an empty message is 0x00 and the stream stays in step")
+    func emptyMessageWithContextTakeover() throws {
+        let compressor = try DeflateCompressor(contextTakeover: true)
+        let decompressor = try DeflateDecompressor(contextTakeover: true)
+        for message in ["Hello", "", "", "Hello"].map({ Array($0.utf8) }) {
+            let compressed = compress(compressor, message)
+            if message.isEmpty { #expect(compressed == [0x00]) }
+            #expect(try decompress(decompressor, compressed) == message)
+        }
+    }
+
     @Test("round trips of many sizes and windows, each message decodable on its own without takeover",
           arguments: [9, 12, 15])
     func roundTrips(windowBits: Int) throws {
