@@ -178,3 +178,29 @@ package.targets += [
 for target in package.targets where ["BenchHost", "ChatRoom", "SwitchboardTests"].contains(target.name) {
     target.dependencies.append("SwitchboardRedis")
 }
+
+// MARK: Fuzzing (Fuzz/, Scripts/fuzz.sh)
+// The targets are a library so the test suite can replay the seed corpora
+// through them; the executable is libFuzzer's entry when built with
+// -DFUZZING and a corpus replayer otherwise.
+
+package.products.append(.executable(name: "SwitchboardFuzz", targets: ["SwitchboardFuzz"]))
+package.targets += [
+    .target(
+        name: "SwitchboardFuzzTargets",
+        dependencies: ["SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardRedis"],
+        path: "Fuzz/SwitchboardFuzzTargets",
+        swiftSettings: strictSettings
+    ),
+    .executableTarget(
+        name: "SwitchboardFuzz",
+        dependencies: ["SwitchboardFuzzTargets"],
+        path: "Fuzz/SwitchboardFuzz",
+        swiftSettings: strictSettings + [.enableExperimentalFeature("Extern")]
+    ),
+    .testTarget(
+        name: "SwitchboardFuzzTests",
+        dependencies: ["SwitchboardFuzzTargets"],
+        swiftSettings: strictSettings
+    ),
+]

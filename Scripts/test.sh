@@ -20,3 +20,7 @@ LSAN_OPTIONS="suppressions=$PWD/Scripts/sanitizers/lsan-suppressions.txt:print_s
 	Scripts/sanitized-tests.sh address
 SWITCHBOARD_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1" \
 	Scripts/sanitized-tests.sh thread
+
+# A short libFuzzer run of every fuzz target (Fuzz/README.md): a crash or a
+# broken property fails the run; nothing is written to Fuzz/Corpus.
+Scripts/fuzz.sh 15

@@ -1,4 +1,3 @@
-import Foundation
 public import SwitchboardWire
 
 /// Who may connect to a pub/sub endpoint, and what each connection may do.
@@ -53,14 +52,12 @@ extension PubSub {
     /// from any thread; returns the number of subscribers reached.
     @discardableResult
     public func publish(_ topic: String, json: String) -> Int {
-        publish(topic, text: #"{"type":"message","topic":"# + jsonString(topic) + #","data":"# + json + "}")
+        publish(topic, text: ClientFrame.message(topic: topic, json: json))
     }
 }
 
-/// Longest topic name the client protocol accepts, in UTF-8 bytes.
-let maxTopicLength = 256
-
-/// Speaks the client protocol on one route.
+/// Speaks the client protocol on one route: decodes each frame
+/// (``ClientRequest``), authorises it and carries it out.
 struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     let pubsub: PubSub
     let authorizer: PubSubAuthorizer<UserData>
@@ -71,91 +68,44 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     }
 
     func onBinary(_ socket: WebSocket<UserData>, _ data: [UInt8]) {
-        socket.send(text: reply(error: "bad_request", "binary frames are not part of the protocol", id: nil))
+        refuse(socket, .badRequest, "binary frames are not part of the protocol", id: nil)
     }
 
     func onText(_ socket: WebSocket<UserData>, _ text: String) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [])) as? [String: Any] else {
-            socket.send(text: reply(error: "bad_request", "expected a JSON object", id: nil))
+        let request: ClientRequest
+        switch ClientRequest.decode(text) {
+        case .success(let decoded): request = decoded
+        case .failure(let error):
+            socket.send(text: error.replyText)
             return
         }
-        let id = object["id"].flatMap(jsonText)
-        guard let type = object["type"] as? String else {
-            socket.send(text: reply(error: "bad_request", "missing type", id: id))
-            return
-        }
-        guard let topic = object["topic"] as? String else {
-            socket.send(text: reply(error: "bad_request", "missing topic", id: id))
-            return
-        }
-        guard Self.isValidTopic(topic) else {
-            socket.send(text: reply(error: "invalid_topic", "topics are 1 to \(maxTopicLength) bytes without control characters", id: id))
-            return
-        }
-        switch type {
-        case "subscribe":
+        let (topic, id) = (request.topic, request.id)
+        switch request.action {
+        case .subscribe:
             guard authorizer.canSubscribe(socket, topic) else {
-                socket.send(text: reply(error: "forbidden", "not allowed to subscribe to \(topic)", id: id))
+                refuse(socket, .forbidden, "not allowed to subscribe to \(topic)", id: id)
                 return
             }
             guard socket.connection.subscriptionCount < maxSubscriptions else {
-                socket.send(text: reply(error: "too_many_subscriptions", "at most \(maxSubscriptions) topics per connection", id: id))
+                refuse(socket, .tooManySubscriptions, "at most \(maxSubscriptions) topics per connection", id: id)
                 return
             }
             socket.subscribe(topic)
-            if let id { socket.send(text: #"{"type":"ack","id":"# + id + "}") }
-        case "unsubscribe":
+            if let id { socket.send(text: ClientFrame.ack(id: id)) }
+        case .unsubscribe:
             socket.unsubscribe(topic)
-            if let id { socket.send(text: #"{"type":"ack","id":"# + id + "}") }
-        case "publish":
-            guard let data = object["data"], let json = jsonText(data) else {
-                socket.send(text: reply(error: "bad_request", "publish needs data", id: id))
-                return
-            }
+            if let id { socket.send(text: ClientFrame.ack(id: id)) }
+        case .publish(let json):
             guard authorizer.canPublish(socket, topic) else {
-                socket.send(text: reply(error: "forbidden", "not allowed to publish on \(topic)", id: id))
+                refuse(socket, .forbidden, "not allowed to publish on \(topic)", id: id)
                 return
             }
             let reached = pubsub.publish(topic, json: json)
-            if let id { socket.send(text: #"{"type":"ack","id":"# + id + #","subscribers":"# + String(reached) + "}") }
-        default:
-            socket.send(text: reply(error: "bad_request", "unknown type \(type)", id: id))
+            if let id { socket.send(text: ClientFrame.ack(id: id, subscribers: reached)) }
         }
     }
 
-    private func reply(error code: String, _ reason: String, id: String?) -> String {
-        #"{"type":"error","# + (id.map { #""id":"# + $0 + "," } ?? "") + #""code":"# + jsonString(code)
-            + #","reason":"# + jsonString(reason) + "}"
+    private func refuse(_ socket: WebSocket<UserData>, _ code: ClientErrorCode, _ reason: String, id: String?) {
+        socket.send(text: ClientProtocolError(code, reason, id: id).replyText)
     }
-
-    static func isValidTopic(_ topic: String) -> Bool {
-        !topic.isEmpty && topic.utf8.count <= maxTopicLength && !topic.unicodeScalars.contains { $0.properties.generalCategory == .control }
-    }
-}
-
-/// A JSON value's text (fragments allowed), or nil if it cannot be written.
-private func jsonText(_ value: Any) -> String? {
-    guard JSONSerialization.isValidJSONObject([value]),
-          let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else {
-        return nil
-    }
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// A Swift string as a JSON string literal (RFC 8259 §7).
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }

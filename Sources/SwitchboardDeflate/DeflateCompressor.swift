@@ -70,6 +70,11 @@ public final class DeflateCompressor {
         if output.count - start >= 4, output.suffix(4).elementsEqual(Self.flushTail) {
             output.removeLast(4)
         }
+        // zlib writes nothing for a flush right after another (an empty
+        // message with context takeover), but the peer must find a block
+        // before the tail it appends: send an empty stored block's first
+        // byte, as RFC 7692 §7.2.3.6 does.
+        if output.count == start { output.append(0x00) }
         if !contextTakeover { deflateReset(stream) }
     }
 

@@ -38,7 +38,10 @@ public final class DeflateDecompressor {
     /// would exceed `limit` bytes and ``DeflateError/corrupt`` for invalid
     /// data; after an error the stream is reset (the caller closes the
     /// connection anyway, and a shared decompressor stays usable).
+    /// `limit` may be anything: `Int.max` for none, and below 0 only an
+    /// empty message fits.
     public func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(DeflateError) -> [UInt8] {
+        let limit = max(limit, 0)
         var output: [UInt8] = []
         var outcome = inflate(input, into: &output, limit: limit)
         if outcome == .consumed {
@@ -74,8 +77,9 @@ public final class DeflateDecompressor {
         }
         while true {
             // One byte of room past the limit tells "exactly at the limit"
-            // from "over it" without inflating any further.
-            let room = min(max(input.count * 4, 4096, output.count), limit + 1 - output.count)
+            // from "over it" without inflating any further (none past Int.max).
+            let allowed = limit - output.count
+            let room = min(max(input.count * 4, 4096, output.count), allowed < Int.max ? allowed + 1 : allowed)
             let before = output.count
             output.append(contentsOf: repeatElement(0, count: room))
             let (status, left): (Int32, uInt) = output.withUnsafeMutableBytes { bytes in

@@ -37,7 +37,11 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         switch scheme {
         case "redis": break
         case "rediss": throw RedisURLError("TLS (rediss://) is not supported; reach Redis over a private network or a TLS tunnel such as stunnel")
-        default: throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
+        default:
+            // Before "://" a malformed URL may hold anything, credentials
+            // included: name it only if it is a scheme at all.
+            guard Self.isScheme(scheme) else { throw RedisURLError("unsupported scheme; expected redis://") }
+            throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
         }
         var rest = text[schemeEnd.upperBound...]
         guard !rest.contains("?"), !rest.contains("#") else {
@@ -66,6 +70,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             // An IPv6 literal: [::1] or [::1]:6380.
             guard let close = rest.firstIndex(of: "]") else { throw RedisURLError("unclosed [ in the host") }
             host = String(rest[rest.index(after: rest.startIndex)..<close])
+            guard Self.isIPv6Literal(host) else { throw RedisURLError("the host in [ ] must be an IPv6 address") }
             let after = rest[rest.index(after: close)...]
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw RedisURLError("unexpected text after the host") }
@@ -96,6 +101,38 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         if password != nil { credentials = "\(username ?? ""):***@" }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+    }
+
+    /// Hex digits, `:` and `.` (an IPv4 tail), with at least one `:`; then
+    /// optionally `%` and a zone such as `eth0`, passed on as written.
+    private static func isIPv6Literal(_ text: String) -> Bool {
+        let parts = text.utf8.split(separator: UInt8(ascii: "%"), maxSplits: 1, omittingEmptySubsequences: false)
+        let address = parts[0]
+        guard address.contains(UInt8(ascii: ":")),
+            address.allSatisfy({ isASCIIHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+        else { return false }
+        guard parts.count == 2 else { return true }
+        return !parts[1].isEmpty
+            && parts[1].allSatisfy { isASCIILetter($0) || isASCIIDigit($0) || "-._~%".utf8.contains($0) }
+    }
+
+    /// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1), which
+    /// has no room for `:` or `@`.
+    private static func isScheme(_ text: String) -> Bool {
+        guard let first = text.utf8.first, isASCIILetter(first) else { return false }
+        return text.utf8.allSatisfy { isASCIILetter($0) || isASCIIDigit($0) || "+-.".utf8.contains($0) }
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+    }
+
+    private static func isASCIIDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    private static func isASCIIHexDigit(_ byte: UInt8) -> Bool {
+        isASCIIDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
     }
 
     /// Digits only (no sign, no spaces), at most 9 of them.

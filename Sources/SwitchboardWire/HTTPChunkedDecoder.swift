@@ -38,6 +38,9 @@ struct HTTPChunkedDecoder: Sendable {
     private var bodyLength = 0
     private var trailerScanner: HTTPHeadScanner
     private var trailerScanned = 0
+    /// Whether any byte of the body has arrived: a chunk-size line is body
+    /// too, so from then on the client is sending and needs no `100 Continue`.
+    private(set) var hasReceivedBytes = false
 
     init(limits: HTTPParserLimits) {
         self.limits = limits
@@ -55,6 +58,7 @@ struct HTTPChunkedDecoder: Sendable {
     ) throws(HTTPParseError) -> (consumed: Int, finished: Bool) {
         var index = 0
         let count = region.count
+        if count > 0 { hasReceivedBytes = true }
         while index < count {
             switch state {
             case .data:

@@ -94,7 +94,7 @@ public struct HTTPRequestParser: Sendable {
         let head: HTTPRequestHead
         switch phase {
         case .fixedBody(let fixed, let length) where length > 0 && readIndex == buffer.count: head = fixed
-        case .chunkedBody(let chunked, _) where readIndex == buffer.count && chunkedBody.isEmpty: head = chunked
+        case .chunkedBody(let chunked, let decoder) where readIndex == buffer.count && !decoder.hasReceivedBytes: head = chunked
         default: return false
         }
         guard head.version == .http1_1, let expect = head.request.headerFields[.expect] else { return false }

@@ -48,7 +48,9 @@ public struct WebSocketExtensionParameter: Sendable, Hashable {
 /// "When using the quoted-string syntax variant, the value after quoted-string unescaping MUST
 /// conform to the 'token' ABNF." Optional whitespace is allowed around `,`, `;` and `=`, and
 /// empty list elements are skipped (RFC 9110 §5.6.1).
-struct WebSocketExtensionParser {
+///
+/// `package` so the fuzz target can feed it arbitrary field values.
+package struct WebSocketExtensionParser {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
 
@@ -57,7 +59,7 @@ struct WebSocketExtensionParser {
     }
 
     /// The offers in one field value, or nil if the value does not follow the grammar.
-    static func parse(_ value: UnsafeRawBufferPointer) -> [WebSocketExtensionOffer]? {
+    package static func parse(_ value: UnsafeRawBufferPointer) -> [WebSocketExtensionOffer]? {
         var parser = WebSocketExtensionParser(value)
         return parser.parseList()
     }

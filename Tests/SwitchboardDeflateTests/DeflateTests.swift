@@ -57,6 +57,22 @@ struct DeflateTests {
         #expect(try decompress(DeflateDecompressor(contextTakeover: false), [0x00]) == [])
     }
 
+    /// Found by the websocket-session fuzz target: zlib writes nothing for a
+    /// sync flush right after another, so with context takeover an empty
+    /// message compressed to no bytes at all, which inflates (with the
+    /// appended 00 00 FF FF) as a broken stored block and ruins the peer's
+    /// next message.
+    @Test("RFC 7692 §7.2.3.6: with context takeover too, an empty message is 0x00 and the stream stays in step")
+    func emptyMessageWithContextTakeover() throws {
+        let compressor = try DeflateCompressor(contextTakeover: true)
+        let decompressor = try DeflateDecompressor(contextTakeover: true)
+        for message in ["Hello", "", "", "Hello"].map({ Array($0.utf8) }) {
+            let compressed = compress(compressor, message)
+            if message.isEmpty { #expect(compressed == [0x00]) }
+            #expect(try decompress(decompressor, compressed) == message)
+        }
+    }
+
     @Test("round trips of many sizes and windows, each message decodable on its own without takeover",
           arguments: [9, 12, 15])
     func roundTrips(windowBits: Int) throws {
@@ -83,6 +99,20 @@ struct DeflateTests {
         #expect(throws: DeflateError.tooLarge) { try decompress(decompressor, compressed, limit: 1 << 20) }
         #expect(throws: DeflateError.tooLarge) { try decompress(decompressor, compressed, limit: (8 << 20) - 1) }
         #expect(try decompress(decompressor, compressed, limit: 8 << 20).count == 8 << 20)
+    }
+
+    /// Found by the websocket-session fuzz target: `limit + 1` overflowed,
+    /// so `WebSocketConfiguration(maxMessageSize: .max)` with compression
+    /// trapped on the first compressed message.
+    @Test("a limit of Int.max means no limit, and a negative one fits nothing")
+    func extremeLimits() throws {
+        let decompressor = try DeflateDecompressor(contextTakeover: false)
+        let hello: [UInt8] = [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]
+        #expect(try decompress(decompressor, hello, limit: .max) == Array("Hello".utf8))
+        let zeros = compress(try DeflateCompressor(contextTakeover: false), [UInt8](repeating: 0, count: 100_000))
+        #expect(try decompress(decompressor, zeros, limit: .max).count == 100_000)
+        #expect(throws: DeflateError.tooLarge) { try decompress(decompressor, hello, limit: -1) }
+        #expect(try decompress(decompressor, [0x00], limit: -1) == [])
     }
 
     @Test("bytes that are not deflate data fail, and the decompressor stays usable")

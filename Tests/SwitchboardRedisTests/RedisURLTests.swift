@@ -58,6 +58,37 @@ struct RedisURLTests {
         }
     }
 
+    /// Found by the redis-url fuzz target: the message named whatever came
+    /// before "://", so a malformed URL could put credentials or control
+    /// characters into logs. Only a real scheme (RFC 3986 §3.1) is named.
+    @Test(arguments: ["app:hunter2@cache://x", "r\u{0F}edis://host", ":hunter2@cache://", "redis\n://host"])
+    func namesOnlyARealScheme(url: String) {
+        do {
+            _ = try RedisURL(parsing: url)
+            Issue.record("accepted \(url)")
+        } catch {
+            #expect(error.reason.contains("expected redis://"))
+            #expect(!error.reason.contains("hunter2") && !error.reason.contains("\u{0F}") && !error.reason.contains("\n"))
+        }
+        #expect {
+            _ = try RedisURL(parsing: "http://host")
+        } throws: { error in
+            (error as? RedisURLError)?.reason == #"unsupported scheme "http"; expected redis://"#
+        }
+    }
+
+    /// Found by the redis-url fuzz target: anything between brackets was
+    /// taken as the host, so "redis://[[]" had host "[", which no resolver
+    /// knows and whose description ("redis://[:6379/0") does not parse.
+    @Test func bracketsHoldAnIPv6Address() throws {
+        for url in ["redis://[[]", "redis://[a b]", "redis://[host]", "redis://[1.2.3.4]", "redis://[:]x"] {
+            #expect(throws: RedisURLError.self, "\(url)") { try RedisURL(parsing: url) }
+        }
+        #expect(try RedisURL(parsing: "redis://[2001:DB8::1]:6380").host == "2001:DB8::1")
+        #expect(try RedisURL(parsing: "redis://[::ffff:10.0.0.5]").host == "::ffff:10.0.0.5")
+        #expect(try RedisURL(parsing: "redis://[fe80::1%eth0]").host == "fe80::1%eth0")
+    }
+
     @Test func backplaneTakesTheURL() throws {
         #expect(try RedisBackplane(url: "redis://127.0.0.1:6390").url.port == 6390)
         #expect(throws: RedisURLError.self) { try RedisBackplane(url: "redis://") }

@@ -20,6 +20,20 @@ struct HTTPExpectContinueTests {
         #expect(!parser.isAwaitingContinue)
     }
 
+    /// Found by the http-parser fuzz target: a chunk-size line is body too,
+    /// yet the parser kept awaiting 100-continue until chunk data arrived.
+    @Test(arguments: ["5", "5\r\n", "0\r\n", "1;ext=v"])
+    func awaitsContinueOnlyUntilTheFirstChunkedBodyByte(start: String) throws {
+        var parser = HTTPRequestParser()
+        parser.receive(Array("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        #expect(try parser.nextEvent() == nil)
+        #expect(parser.isAwaitingContinue)
+        parser.receive(Array(start.utf8))
+        #expect(try parser.nextEvent() == nil)
+        let awaiting = parser.isAwaitingContinue
+        #expect(!awaiting, "still awaiting after \(start.debugDescription)")
+    }
+
     @Test(arguments: [
         "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n",  // no Expect
         "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",  // 1.0 clients must not get 1xx

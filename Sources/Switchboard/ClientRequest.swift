@@ -1,0 +1,79 @@
+import Foundation
+
+/// One request of the client protocol (Docs/client-protocol.md), read from
+/// a text frame but not yet authorised or carried out.
+///
+/// Decoding is a pure function of the frame's text, so the handler only
+/// decides what the request may do, and the fuzz target can reach every
+/// refusal without a socket.
+package struct ClientRequest: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
+        case subscribe
+        case unsubscribe
+        /// `data` as JSON text, written again from the parsed value.
+        case publish(data: String)
+    }
+
+    package var action: Action
+    package var topic: String
+    /// The request's `id` as JSON text, echoed verbatim in its `ack` or `error`.
+    package var id: String?
+
+    package init(action: Action, topic: String, id: String?) {
+        self.action = action
+        self.topic = topic
+        self.id = id
+    }
+
+    /// Longest topic name the client protocol accepts, in UTF-8 bytes.
+    package static let maxTopicLength = 256
+
+    /// Reads one text frame. The checks run in a fixed order, so a frame
+    /// with several problems always gets the same answer: not a JSON
+    /// object, no `type`, no `topic`, an invalid topic, an unknown `type`,
+    /// a `publish` without `data`. Only the first of these has no `id`.
+    package static func decode(_ text: String) -> Result<ClientRequest, ClientProtocolError> {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [])) as? [String: Any] else {
+            return .failure(ClientProtocolError(.badRequest, "expected a JSON object", id: nil))
+        }
+        let id = object["id"].flatMap(jsonText)
+        guard let type = object["type"] as? String else {
+            return .failure(ClientProtocolError(.badRequest, "missing type", id: id))
+        }
+        guard let topic = object["topic"] as? String else {
+            return .failure(ClientProtocolError(.badRequest, "missing topic", id: id))
+        }
+        guard isValidTopic(topic) else {
+            return .failure(ClientProtocolError(
+                .invalidTopic, "topics are 1 to \(maxTopicLength) bytes without control characters", id: id))
+        }
+        switch type {
+        case "subscribe":
+            return .success(ClientRequest(action: .subscribe, topic: topic, id: id))
+        case "unsubscribe":
+            return .success(ClientRequest(action: .unsubscribe, topic: topic, id: id))
+        case "publish":
+            guard let data = object["data"], let json = jsonText(data) else {
+                return .failure(ClientProtocolError(.badRequest, "publish needs data", id: id))
+            }
+            return .success(ClientRequest(action: .publish(data: json), topic: topic, id: id))
+        default:
+            return .failure(ClientProtocolError(.badRequest, "unknown type \(type)", id: id))
+        }
+    }
+
+    /// 1 to 256 bytes of UTF-8 with no control characters.
+    package static func isValidTopic(_ topic: String) -> Bool {
+        !topic.isEmpty && topic.utf8.count <= maxTopicLength
+            && !topic.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}
+
+/// A JSON value's text (fragments allowed), or nil if it cannot be written.
+private func jsonText(_ value: Any) -> String? {
+    guard JSONSerialization.isValidJSONObject([value]),
+          let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else {
+        return nil
+    }
+    return String(decoding: data, as: UTF8.self)
+}
