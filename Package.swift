@@ -188,7 +188,10 @@ package.products.append(.executable(name: "SwitchboardFuzz", targets: ["Switchbo
 package.targets += [
     .target(
         name: "SwitchboardFuzzTargets",
-        dependencies: ["SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardRedis"],
+        dependencies: [
+            "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis",
+            .product(name: "Logging", package: "swift-log"),
+        ],
         path: "Fuzz/SwitchboardFuzzTargets",
         swiftSettings: strictSettings
     ),

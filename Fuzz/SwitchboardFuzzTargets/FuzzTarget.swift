@@ -26,6 +26,7 @@ public struct FuzzTarget: Sendable {
         DeflateNegotiationTarget.target,
         ClientRequestTarget.target,
         RedisURLTarget.target,
+        ConnectionIOTarget.target,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {

@@ -50,7 +50,9 @@ struct ChaosSettings {
             let connections = environment["CHAOS_CONNECTIONS"].flatMap { Int($0) } ?? 1_000_000_000
             return ChaosSettings(seed: seed, connections: connections, concurrency: concurrency, duration: seconds, timeLimit: seconds + 90)
         }
-        let connections = environment["CHAOS_CONNECTIONS"].flatMap { Int($0) } ?? 2_000
+        // Under a sanitizer the server runs several times slower: fewer
+        // connections keep the run within the same time.
+        let connections = environment["CHAOS_CONNECTIONS"].flatMap { Int($0) } ?? (TestEnvironment.isSanitized ? 500 : 2_000)
         // 2,000 connections take 20-35 s alone on 2 cores, 60-70 s beside
         // the whole suite; the limit leaves room for both.
         return ChaosSettings(seed: seed, connections: connections, concurrency: concurrency, duration: nil,
