@@ -12,6 +12,7 @@ let package = Package(
     name: "Switchboard",
     products: [
         .library(name: "Switchboard", targets: ["Switchboard"]),
+        .library(name: "SwitchboardRedis", targets: ["SwitchboardRedis"]),
         // The sans-I/O protocol layer and the RFC 7692 codec stand alone too
         // (Benchmarks/SwitchboardBenchmarks measures them).
         .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
@@ -20,56 +21,42 @@ let package = Package(
         .executable(name: "ChatRoom", targets: ["ChatRoom"]),
         .executable(name: "Ticker", targets: ["Ticker"]),
         .executable(name: "ExistingApp", targets: ["ExistingApp"]),
+        // libFuzzer's entry when built with -DFUZZING (Scripts/fuzz.sh), a
+        // corpus replayer otherwise (Fuzz/README.md).
+        .executable(name: "SwitchboardFuzz", targets: ["SwitchboardFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // System library: Debian's libuv1-dev. Imported by SwitchboardIO only.
-        .systemLibrary(
-            name: "CLibUV",
-            path: "Sources/CLibUV",
-            pkgConfig: "libuv",
-            providers: [.apt(["libuv1-dev"])]
-        ),
-        // System library: Debian's zlib1g-dev. Imported by SwitchboardDeflate only.
-        .systemLibrary(
-            name: "CZlib",
-            path: "Sources/CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
-        // permessage-deflate's compressor and decompressor over zlib.
-        .target(
-            name: "SwitchboardDeflate",
-            dependencies: ["CZlib"],
-            swiftSettings: strictSettings
-        ),
+        // MARK: System libraries (Debian), each imported by one module only
+
+        .systemLibrary(name: "CLibUV", path: "Sources/CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // hiredis's event hooks on libuv (attach.c): C that includes uv.h,
+        // compiled here so Swift sees one attach function and no second copy
+        // of libuv's types beside CLibUV's.
+        .target(name: "CHiredisLibUV", dependencies: ["CHiredis", "CLibUV"], path: "Sources/CHiredisLibUV"),
+
+        // MARK: The library
+
         // Sans-I/O protocol code: bytes in, events out. No sockets, threads or clocks.
         .target(
             name: "SwitchboardWire",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictSettings
         ),
-        // The libuv core: loops, listener, connections, write queues, timers.
-        .target(
-            name: "SwitchboardIO",
-            dependencies: ["CLibUV", "SwitchboardSync"],
-            swiftSettings: strictSettings
-        ),
+        // permessage-deflate's compressor and decompressor over zlib.
+        .target(name: "SwitchboardDeflate", dependencies: ["CZlib"], swiftSettings: strictSettings),
         // A pthread-backed lock that Thread Sanitizer can see (see Locked.swift).
-        .target(
-            name: "SwitchboardSync",
-            swiftSettings: strictSettings
-        ),
+        .target(name: "SwitchboardSync", swiftSettings: strictSettings),
+        // The libuv core: loops, listener, connections, write queues, deadlines.
+        .target(name: "SwitchboardIO", dependencies: ["CLibUV", "SwitchboardSync"], swiftSettings: strictSettings),
         // Topics and the sharded registry; reaches connections through a protocol.
-        .target(
-            name: "SwitchboardHub",
-            dependencies: ["SwitchboardSync"],
-            swiftSettings: strictSettings
-        ),
-        // Public API: Server, Router, HTTP host; joins the layers below.
+        .target(name: "SwitchboardHub", dependencies: ["SwitchboardSync"], swiftSettings: strictSettings),
+        // Public API: Server, Router, HTTP host, WebSocket routes, pub/sub; joins the layers below.
         .target(
             name: "Switchboard",
             dependencies: [
@@ -79,131 +66,62 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "BenchHost",
-            dependencies: ["Switchboard"],
-            path: "Examples/BenchHost",
-            swiftSettings: strictSettings
-        ),
-        // Helpers shared by the test targets: a blocking socket client.
+        // The backplane over Redis pub/sub, on the server's own event loop.
         .target(
-            name: "TestSupport",
-            path: "Tests/TestSupport"
+            name: "SwitchboardRedis",
+            dependencies: [
+                "Switchboard", "SwitchboardIO", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Examples (the first two join a Redis backplane when REDIS_URL is set)
+
+        .executableTarget(
+            name: "BenchHost", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/BenchHost", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "ChatRoom", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/ChatRoom", swiftSettings: strictSettings),
+        .executableTarget(name: "Ticker", dependencies: ["Switchboard"], path: "Examples/Ticker", swiftSettings: strictSettings),
+        .executableTarget(name: "ExistingApp", dependencies: ["Switchboard"], path: "Examples/ExistingApp", swiftSettings: strictSettings),
+
+        // MARK: Fuzzing (Fuzz/README.md)
+
+        // The targets are a library so the test suite replays the seed corpora through them.
+        .target(
+            name: "SwitchboardFuzzTargets",
+            dependencies: [
+                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/SwitchboardFuzzTargets",
+            swiftSettings: strictSettings
         ),
         .executableTarget(
-            name: "ChatRoom",
-            dependencies: ["Switchboard"],
-            path: "Examples/ChatRoom",
-            swiftSettings: strictSettings
+            name: "SwitchboardFuzz",
+            dependencies: ["SwitchboardFuzzTargets"],
+            path: "Fuzz/SwitchboardFuzz",
+            swiftSettings: strictSettings + [.enableExperimentalFeature("Extern")]
         ),
-        .executableTarget(
-            name: "Ticker",
-            dependencies: ["Switchboard"],
-            path: "Examples/Ticker",
-            swiftSettings: strictSettings
-        ),
-        .executableTarget(
-            name: "ExistingApp",
-            dependencies: ["Switchboard"],
-            path: "Examples/ExistingApp",
-            swiftSettings: strictSettings
-        ),
+
+        // MARK: Tests
+
+        // Helpers shared by the test targets: blocking socket and WebSocket
+        // clients, processes (examples, redis-server), waiting for a condition.
+        .target(name: "TestSupport", dependencies: ["Switchboard", "SwitchboardWire"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "SwitchboardWireTests", dependencies: ["SwitchboardWire", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "SwitchboardDeflateTests", dependencies: ["SwitchboardDeflate"], swiftSettings: strictSettings),
+        .testTarget(name: "SwitchboardHubTests", dependencies: ["SwitchboardHub", "SwitchboardSync", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SwitchboardWireTests",
-            dependencies: ["SwitchboardWire"],
-            swiftSettings: strictSettings
-        ),
-        .testTarget(
-            name: "SwitchboardDeflateTests",
-            dependencies: ["SwitchboardDeflate"],
-            swiftSettings: strictSettings
-        ),
-        .testTarget(
-            name: "SwitchboardHubTests",
-            dependencies: ["SwitchboardHub", "SwitchboardSync"],
-            swiftSettings: strictSettings
-        ),
-        .testTarget(
-            name: "SwitchboardIOTests",
-            dependencies: ["SwitchboardIO", "SwitchboardSync", "TestSupport"],
-            swiftSettings: strictSettings
-        ),
+            name: "SwitchboardIOTests", dependencies: ["SwitchboardIO", "SwitchboardSync", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SwitchboardTests",
             dependencies: ["Switchboard", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport"],
             exclude: ["Clients"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "Switchboard", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "SwitchboardFuzzTests", dependencies: ["SwitchboardFuzzTargets"], swiftSettings: strictSettings),
     ]
 )
-
-// MARK: Redis backplane (SwitchboardRedis)
-// Added to the package above rather than written into it, so this part
-// stays in one place.
-
-package.products.append(.library(name: "SwitchboardRedis", targets: ["SwitchboardRedis"]))
-package.targets += [
-    // System library: Debian's libhiredis-dev. Imported by SwitchboardRedis only.
-    .systemLibrary(
-        name: "CHiredis",
-        path: "Sources/CHiredis",
-        pkgConfig: "hiredis",
-        providers: [.apt(["libhiredis-dev"])]
-    ),
-    // hiredis's event hooks on libuv (attach.c): C that includes uv.h,
-    // compiled here so Swift sees one attach function and no second copy
-    // of libuv's types beside CLibUV's.
-    .target(
-        name: "CHiredisLibUV",
-        path: "Sources/CHiredisLibUV",
-        linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("uv")]
-    ),
-    // The backplane over Redis pub/sub, on the server's own event loop.
-    .target(
-        name: "SwitchboardRedis",
-        dependencies: [
-            "Switchboard", "SwitchboardIO", "SwitchboardHub", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strictSettings
-    ),
-    .testTarget(
-        name: "SwitchboardRedisTests",
-        dependencies: ["SwitchboardRedis"],
-        swiftSettings: strictSettings
-    ),
-]
-// The examples join a backplane when REDIS_URL is set; the integration
-// tests run servers with it and reuse SwitchboardTests' WebSocket client.
-for target in package.targets where ["BenchHost", "ChatRoom", "SwitchboardTests"].contains(target.name) {
-    target.dependencies.append("SwitchboardRedis")
-}
-
-// MARK: Fuzzing (Fuzz/, Scripts/fuzz.sh)
-// The targets are a library so the test suite can replay the seed corpora
-// through them; the executable is libFuzzer's entry when built with
-// -DFUZZING and a corpus replayer otherwise.
-
-package.products.append(.executable(name: "SwitchboardFuzz", targets: ["SwitchboardFuzz"]))
-package.targets += [
-    .target(
-        name: "SwitchboardFuzzTargets",
-        dependencies: [
-            "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis",
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        path: "Fuzz/SwitchboardFuzzTargets",
-        swiftSettings: strictSettings
-    ),
-    .executableTarget(
-        name: "SwitchboardFuzz",
-        dependencies: ["SwitchboardFuzzTargets"],
-        path: "Fuzz/SwitchboardFuzz",
-        swiftSettings: strictSettings + [.enableExperimentalFeature("Extern")]
-    ),
-    .testTarget(
-        name: "SwitchboardFuzzTests",
-        dependencies: ["SwitchboardFuzzTargets"],
-        swiftSettings: strictSettings
-    ),
-]

@@ -12,7 +12,7 @@ struct HTTPParserTranscript: Equatable {
     enum Entry: Equatable {
         case request(HTTPRequest, HTTPVersion, keepAlive: Bool, isUpgradeRequest: Bool, body: [UInt8])
         case upgraded
-        case failed(HTTPParseError)
+        case failed(HTTPRefusal)
     }
 
     /// What the parser reports between pieces, which must depend only on
@@ -88,13 +88,13 @@ struct HTTPParserTranscript: Equatable {
 
     /// A failed parser stays failed with the same error, holds nothing, and
     /// ignores whatever arrives later (the server is closing).
-    private static func checkFailed(_ parser: inout HTTPRequestParser, _ error: HTTPParseError) throws(PropertyViolation) {
+    private static func checkFailed(_ parser: inout HTTPRequestParser, _ error: HTTPRefusal) throws(PropertyViolation) {
         let statuses: Set<Int> = [400, 413, 414, 431, 501, 505]
         try require(statuses.contains(error.status.code), "unexpected status in \(error)")
         try require(!error.reason.isEmpty, "an error without a reason: \(error)")
         try require(!parser.hasPartialRequest && !parser.isAwaitingContinue, "a failed parser reports a request in progress")
         parser.receive(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8))
-        switch Result(catching: { () throws(HTTPParseError) in try parser.nextEvent() }) {
+        switch Result(catching: { () throws(HTTPRefusal) in try parser.nextEvent() }) {
         case .success(let event):
             throw PropertyViolation("a failed parser returned \(String(describing: event)) instead of \(error)")
         case .failure(let again):

@@ -185,9 +185,4 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     package func localSubscriberCount(of topic: String, loop: Int) -> Int {
         table(loop).subscriberCount(of: topic)
     }
-
-    /// Subscribers of `topic` on `loop` according to the directory. Any thread.
-    package func directorySubscriberCount(of topic: String, loop: Int) -> Int {
-        directory.subscriberCount(of: topic, onLoop: loop)
-    }
 }

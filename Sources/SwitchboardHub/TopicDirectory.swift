@@ -109,11 +109,6 @@ final class TopicDirectory: Sendable {
         shard(of: topic).topics.withLock { $0[topic]?.total ?? 0 }
     }
 
-    /// Subscribers of `topic` on `loop`.
-    func subscriberCount(of topic: String, onLoop loop: Int) -> Int {
-        shard(of: topic).topics.withLock { Int($0[topic]?.perLoop[loop] ?? 0) }
-    }
-
     /// Topics with at least one subscriber.
     var topicCount: Int { topicCounter.load(ordering: .relaxed) }
 }

@@ -21,15 +21,6 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         "\(operation): \(name) (\(String(cString: uv_strerror(code))))"
     }
-
-    /// The peer went away (`ECONNRESET`, `EPIPE`, `EOF`): an ordinary end of a
-    /// connection, not worth logging as a failure.
-    public var isPeerGone: Bool {
-        code == UV_EOF.rawValue || code == UV_ECONNRESET.rawValue || code == UV_EPIPE.rawValue
-            || code == UV_ECANCELED.rawValue
-    }
-
-    static let addressInUse = UV_EADDRINUSE.rawValue
 }
 
 /// Throws an `IOError` when a libuv call returned a negative code.

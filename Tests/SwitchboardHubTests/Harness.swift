@@ -1,4 +1,5 @@
 import SwitchboardSync
+import TestSupport
 import Foundation
 import Synchronization
 @testable import SwitchboardHub
@@ -171,17 +172,4 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         }.start()
     }
     for _ in 0..<count { done.wait() }
-}
-
-/// A small seeded generator (SplitMix64) so failures replay.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,4 +1,5 @@
 import SwitchboardSync
+import TestSupport
 import Foundation
 import Synchronization
 @testable import SwitchboardHub

@@ -4,39 +4,10 @@ import Testing
 import TestSupport
 @testable import Switchboard
 
-/// Subscribes to `?topic=` on open; "sub X" / "unsub X" change topics; any
-/// other text is published to the first topic.
-struct TopicHandler: WebSocketHandler {
-    let pubsub: PubSub
-    func authenticate(_ request: Request) throws -> String { request.queryValue("topic") ?? "none" }
-    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
-    func onText(_ socket: WebSocket<String>, _ text: String) {
-        if text.hasPrefix("sub ") {
-            socket.subscribe(String(text.dropFirst(4)))
-            socket.send(text: "subscribed")
-        } else if text.hasPrefix("unsub ") {
-            socket.unsubscribe(String(text.dropFirst(6)))
-            socket.send(text: "unsubscribed")
-        } else {
-            pubsub.publish(socket.userData, text: text)
-        }
-    }
-}
-
 func withPubSubServer(_ body: (Server, Int) throws -> Void) throws {
     try withServer(loops: 2, routes: { _ in }) { server, port in
         try body(server, port)
     }
-}
-
-/// Waits until `condition` holds or `seconds` pass.
-func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(2_000)
-    }
-    return condition()
 }
 
 /// Serialized: the two 10,000-connection tests would otherwise churn
@@ -154,18 +125,3 @@ extension PubSubTests {
     }
 }
 
-enum TestSocketPort {
-    /// A port that was free a moment ago (bound to 0, read back, released).
-    static func free() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}

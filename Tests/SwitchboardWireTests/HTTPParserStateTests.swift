@@ -42,7 +42,7 @@ struct HTTPParserStateTests {
         let input = [UInt8](head("GET /ok HTTP/1.1", "Host: h") + head("GET /bad HTTP/1.1", "Host : h"))
         let outcome = parseEverySplit(input)
         #expect(outcome.requests.map { $0.request.path } == ["/ok"])
-        #expect(outcome.error == HTTPParseError(status: .badRequest, reason: "whitespace before colon"))
+        #expect(outcome.error == HTTPRefusal(status: .badRequest, reason: "whitespace before colon"))
     }
 
     static let upgrade = head(
@@ -131,7 +131,7 @@ struct HTTPParserStateTests {
     func stickyErrors() {
         var parser = HTTPRequestParser()
         parser.receive([UInt8]("GET / HTTP/1.1\nHost: h\r\n\r\n"))
-        let expected = HTTPParseError(status: .badRequest, reason: "bare LF")
+        let expected = HTTPRefusal(status: .badRequest, reason: "bare LF")
         #expect(throws: expected) { try parser.nextEvent() }
         parser.receive([UInt8](head("GET / HTTP/1.1", "Host: h")))
         #expect(throws: expected) { try parser.nextEvent() }

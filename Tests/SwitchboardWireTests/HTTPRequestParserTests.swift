@@ -348,7 +348,7 @@ struct HTTPRequestParserTests {
 
         var tooLarge = HTTPRequestParser()
         tooLarge.receive([UInt8](prefix + String(repeating: "v", count: fill + 1) + "\r\n\r\n"))
-        #expect(throws: HTTPParseError(status: .requestHeaderFieldsTooLarge, reason: "request head too large")) {
+        #expect(throws: HTTPRefusal(status: .requestHeaderFieldsTooLarge, reason: "request head too large")) {
             try tooLarge.nextEvent()
         }
     }

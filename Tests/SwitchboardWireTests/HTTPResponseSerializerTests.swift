@@ -64,7 +64,7 @@ struct HTTPResponseSerializerTests {
 
     @Test("parse errors serialize as their status")
     func errorStatus() {
-        let error = HTTPParseError(status: .uriTooLong, reason: "request-target too long")
+        let error = HTTPRefusal(status: .uriTooLong, reason: "request-target too long")
         #expect(serialize(HTTPResponse(status: error.status)) == "HTTP/1.1 414 URI Too Long\r\n\r\n")
         #expect(error.description == "414 URI Too Long: request-target too long")
     }

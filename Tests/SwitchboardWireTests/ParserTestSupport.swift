@@ -24,7 +24,7 @@ struct ParsedRequest: Equatable, CustomStringConvertible {
 /// Everything a parser produced for some input: requests in order, then the error if any.
 struct ParseOutcome: Equatable, CustomStringConvertible {
     var requests: [ParsedRequest] = []
-    var error: HTTPParseError?
+    var error: HTTPRefusal?
 
     var description: String {
         "\(requests.count) request(s) \(requests) error=\(error.map(String.init(describing:)) ?? "none")"

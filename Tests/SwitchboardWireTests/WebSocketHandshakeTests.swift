@@ -100,7 +100,7 @@ struct WebSocketHandshakeTests {
 
     @Test("refusals and their status", arguments: refusals)
     func refusal(_ row: HandshakeCase) {
-        #expect(throws: WebSocketHandshakeError.self) {
+        #expect(throws: HTTPRefusal.self) {
             try WebSocketHandshake.validate(row.request, isHTTP11: row.isHTTP11)
         }
         do {
@@ -139,7 +139,7 @@ struct WebSocketHandshakeTests {
     @Test("a malformed Sec-WebSocket-Extensions is 400", arguments: malformedExtensions)
     func malformedExtension(_ value: String) {
         let request = handshakeRequest(replacing: [(.secWebSocketExtensions, [value])])
-        #expect(throws: WebSocketHandshakeError.badRequest("invalid Sec-WebSocket-Extensions")) {
+        #expect(throws: HTTPRefusal.badRequest("invalid Sec-WebSocket-Extensions")) {
             try WebSocketHandshake.validate(request, isHTTP11: true)
         }
     }

@@ -1,5 +1,6 @@
 import Testing
 import SwitchboardWire
+import TestSupport
 
 /// The WebSocket timers with a manual clock: each timeout on its own, then
 /// a randomised check that `deadline` names exactly the first instant at
@@ -73,7 +74,7 @@ struct WebSocketTimersTests {
     /// Random settings and event sequences: before the deadline `fire` does
     /// nothing; at it, it acts.
     @Test func theDeadlineIsExactlyTheFirstInstantThatActs() {
-        var random = SplitMix(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         for _ in 0..<2_000 {
             let settings = Timers.Settings(
                 pingInterval: random.chance(4) ? nil : random.below(1_000) + 1, pongTimeout: random.below(1_000) + 1,
@@ -110,19 +111,4 @@ struct WebSocketTimersTests {
             }
         }
     }
-}
-
-/// A small seeded generator, so a failure replays.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
-    mutating func chance(_ oneIn: UInt64) -> Bool { below(oneIn) == 0 }
 }

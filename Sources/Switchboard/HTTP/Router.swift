@@ -1,0 +1,176 @@
+public import HTTPTypes
+import Synchronization
+import SwitchboardSync
+
+/// Handles a plain HTTP request on the connection's loop thread. It must not
+/// block: hand slow work to another thread and publish the result later.
+public typealias RouteHandler = @Sendable (Request) throws -> Response
+
+/// Maps a method and a path to a handler.
+///
+/// Patterns are split on `/`: a literal segment matches itself, `:name`
+/// matches any one segment, and a final `*name` matches the rest of the
+/// path (possibly empty). Literals win over parameters, parameters over a
+/// catch-all. A path that matches with another method gets 405 with
+/// `Allow`; no match at all gets 404. `GET` routes also answer `HEAD`, and
+/// `OPTIONS` is answered from the routes' methods.
+///
+/// Register routes before the server starts; the table is read without
+/// locks from then on, so registering later is a programming error.
+public final class Router: Sendable {
+    private let root = Locked(RouteNode())
+    private let frozenRoot = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Adds `handler` for `method` at `pattern`, e.g. `"/publish/:topic"`.
+    public func on(_ method: HTTPRequest.Method, _ pattern: String, _ handler: @escaping RouteHandler) {
+        add(method, pattern, .http(handler))
+    }
+
+    public func get(_ pattern: String, _ handler: @escaping RouteHandler) { on(.get, pattern, handler) }
+    public func post(_ pattern: String, _ handler: @escaping RouteHandler) { on(.post, pattern, handler) }
+    public func put(_ pattern: String, _ handler: @escaping RouteHandler) { on(.put, pattern, handler) }
+    public func delete(_ pattern: String, _ handler: @escaping RouteHandler) { on(.delete, pattern, handler) }
+    public func patch(_ pattern: String, _ handler: @escaping RouteHandler) { on(.patch, pattern, handler) }
+
+    func add(_ method: HTTPRequest.Method, _ pattern: String, _ target: RouteTarget) {
+        precondition(!frozenRoot.load(ordering: .acquiring), "routes must be registered before the server starts (\(method) \(pattern))")
+        root.withLock { root in
+            root.insert(segments: RouteNode.segments(of: pattern)[...], method: method, target: target, pattern: pattern)
+        }
+    }
+
+    /// The finished table; after this, registering traps.
+    func freeze() -> RouteTable {
+        frozenRoot.store(true, ordering: .releasing)
+        return RouteTable(root: root.withLock { $0 })
+    }
+
+    /// Lets go of every handler once the server has stopped: handlers
+    /// often capture the server itself (to publish), and would keep it, its
+    /// loops and its buffers alive after `stop()`.
+    func releaseHandlers() {
+        root.withLock { $0 = RouteNode() }
+    }
+}
+
+/// What a route leads to.
+enum RouteTarget: Sendable {
+    case http(RouteHandler)
+    case webSocket(WebSocketRoute)
+}
+
+/// The router's immutable table, shared by every loop without locks.
+struct RouteTable: Sendable {
+    let root: RouteNode
+
+    /// Whether some WebSocket route accepts permessage-deflate: then every
+    /// publish carries a slot for its compressed frame.
+    var allowsCompression: Bool { root.anyTarget { if case .webSocket(let route) = $0 { route.configuration.compression != nil } else { false } } }
+
+    enum Match {
+        case found(RouteTarget, Parameters)
+        /// The path exists, but not with this method.
+        case methodNotAllowed(allowed: [HTTPRequest.Method])
+        case notFound
+    }
+
+    func match(_ method: HTTPRequest.Method, path: Substring) -> Match {
+        var parameters = Parameters()
+        let segments = RouteNode.segments(of: path)
+        guard let node = root.find(segments[...], parameters: &parameters) else { return .notFound }
+        if let target = node.targets[method] ?? (method == .head ? node.targets[.get] : nil) {
+            return .found(target, parameters)
+        }
+        return .methodNotAllowed(allowed: node.allowedMethods)
+    }
+}
+
+/// One segment position in the route tree (a value type: the frozen table
+/// is a copy nobody can change).
+struct RouteNode: Sendable {
+    var literals: [Substring: RouteNode] = [:]
+    var parameter: (name: String, node: Box)?
+    var catchAll: (name: String, node: Box)?
+    var targets: [HTTPRequest.Method: RouteTarget] = [:]
+
+    /// Indirection so a node can hold nodes of its own type.
+    final class Box: @unchecked Sendable {
+        // Only mutated while the router is being built, under its lock.
+        var node: RouteNode
+        init(_ node: RouteNode) { self.node = node }
+    }
+
+    static func segments<S: StringProtocol>(of path: S) -> [Substring] where S.SubSequence == Substring {
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.first?.isEmpty == true { segments.removeFirst() }
+        return segments
+    }
+
+    /// Whether any target in this subtree satisfies `predicate`.
+    func anyTarget(_ predicate: (RouteTarget) -> Bool) -> Bool {
+        targets.values.contains(where: predicate)
+            || literals.values.contains { $0.anyTarget(predicate) }
+            || parameter?.node.node.anyTarget(predicate) == true
+            || catchAll?.node.node.anyTarget(predicate) == true
+    }
+
+    var allowedMethods: [HTTPRequest.Method] {
+        var methods = Array(targets.keys)
+        if targets[.get] != nil, targets[.head] == nil { methods.append(.head) }
+        methods.append(.options)
+        return methods.sorted { $0.rawValue < $1.rawValue }
+    }
+
+    mutating func insert(segments: ArraySlice<Substring>, method: HTTPRequest.Method, target: RouteTarget, pattern: String) {
+        guard let first = segments.first else {
+            precondition(targets[method] == nil, "route registered twice: \(method) \(pattern)")
+            targets[method] = target
+            return
+        }
+        let rest = segments.dropFirst()
+        if first.hasPrefix(":") {
+            let name = String(first.dropFirst())
+            if parameter == nil { parameter = (name, Box(RouteNode())) }
+            precondition(parameter!.name == name, "conflicting parameter names at the same place: \(pattern)")
+            parameter!.node.node.insert(segments: rest, method: method, target: target, pattern: pattern)
+        } else if first.hasPrefix("*") {
+            precondition(rest.isEmpty, "a catch-all must be the last segment: \(pattern)")
+            let name = String(first.dropFirst())
+            if catchAll == nil { catchAll = (name, Box(RouteNode())) }
+            catchAll!.node.node.insert(segments: rest, method: method, target: target, pattern: pattern)
+        } else {
+            literals[first, default: RouteNode()].insert(segments: rest, method: method, target: target, pattern: pattern)
+        }
+    }
+
+    /// The node the path ends at, trying literals, then the parameter, then
+    /// the catch-all, backtracking when a branch leads nowhere.
+    func find(_ segments: ArraySlice<Substring>, parameters: inout Parameters) -> RouteNode? {
+        guard let first = segments.first else {
+            if !targets.isEmpty { return self }
+            // "/files/" with a "/files/*path" route: the rest is empty.
+            if let catchAll, !catchAll.node.node.targets.isEmpty {
+                parameters.append(catchAll.name, "")
+                return catchAll.node.node
+            }
+            return nil
+        }
+        let rest = segments.dropFirst()
+        if let literal = literals[first], let found = literal.find(rest, parameters: &parameters) {
+            return found
+        }
+        if let parameter, let value = percentDecode(first) {
+            parameters.append(parameter.name, value)
+            if let found = parameter.node.node.find(rest, parameters: &parameters) { return found }
+            parameters.removeLast()
+        }
+        if let catchAll, !catchAll.node.node.targets.isEmpty,
+           let value = percentDecode(segments.joined(separator: "/")[...]) {
+            parameters.append(catchAll.name, value)
+            return catchAll.node.node
+        }
+        return nil
+    }
+}

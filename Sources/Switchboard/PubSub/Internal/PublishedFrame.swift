@@ -1,0 +1,45 @@
+import SwitchboardIO
+import SwitchboardWire
+import Synchronization
+
+/// A published message as the hub hands it to every subscriber: the frame
+/// encoded once, and, when some route compresses, a slot for its
+/// compressed form, made once by the first subscriber that needs it and
+/// shared by every subscriber without context takeover.
+struct PublishedFrame: Sendable {
+    let plain: SharedBytes
+    let compressed: CompressedFrameSlot?
+    let opcode: WebSocketOpcode
+    /// Bytes of `plain` before the payload.
+    let headerSize: Int
+
+    init(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, compressed: CompressedFrameSlot?) {
+        plain = SharedBytes.webSocketFrame(opcode, payload)
+        self.compressed = compressed
+        self.opcode = opcode
+        headerSize = WebSocketFrame.serverHeaderSize(payloadLength: payload.count)
+    }
+
+    /// The payload, inside `plain`.
+    func withPayload<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        plain.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+    }
+}
+
+/// Holds the compressed frame of one publish once someone made it.
+final class CompressedFrameSlot: Sendable {
+    private let reference = AtomicLazyReference<Entry>()
+
+    private final class Entry: Sendable {
+        /// nil when compressing did not make the message smaller.
+        let frame: SharedBytes?
+        init(_ frame: SharedBytes?) { self.frame = frame }
+    }
+
+    /// The compressed frame, made by `make` on first use. Two loops asking
+    /// at the same moment may both compress; one result is kept.
+    func frame(_ make: () -> SharedBytes?) -> SharedBytes? {
+        if let entry = reference.load() { return entry.frame }
+        return reference.storeIfNil(Entry(make())).frame
+    }
+}

@@ -1,0 +1,126 @@
+import SwitchboardDeflate
+import SwitchboardIO
+import SwitchboardWire
+
+/// Input: bytes to the session, its events to the handler, compressed
+/// messages inflated and checked, and reading paused while the peer does
+/// not take what it is sent.
+extension WebSocketConnection {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        timers.inputArrived()
+        if lifecycle.phase == .closeSent, !acceptInputAfterClose(bytes.count) { return }
+        session.receive(bytes)
+        deliverEvents()
+    }
+
+
+    /// After our close frame the peer may still finish a message it had
+    /// started, so its input is read (and discarded by the session) until
+    /// its close frame arrives; past one largest message it is ignoring our
+    /// close, and reading on would only let it keep the loop busy.
+    func acceptInputAfterClose(_ count: Int) -> Bool {
+        let limit = max(configuration.maxMessageSize, 64 * 1024) + 1024
+        let total = min(Int(inputAfterClose) + count, limit + 1)
+        inputAfterClose = UInt32(clamping: total)
+        guard total > limit else { return true }
+        apply(.closeTimedOut)
+        return false
+    }
+
+    func deliverEvents() {
+        // Stop as soon as the WebSocket has ended (a handler may close it,
+        // or a write inside a handler may find the peer gone).
+        while lifecycle.phase != .ended, tcp.isOpen, let event = session.nextEvent() {
+            // What the session queued while producing this event (a pong,
+            // a close reply) goes out before anything the handler sends in
+            // response to it: control frames keep their place in the stream.
+            writeSessionBytes()
+            switch event {
+            case .message(let opcode, var payload, let compressed):
+                if compressed {
+                    guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
+                    payload = inflated
+                }
+                timers.messageArrived(now: tcp.loop.now)
+                if opcode == .text {
+                    sink?.text(String(decoding: payload, as: UTF8.self))
+                } else {
+                    sink?.binary(payload)
+                }
+            case .ping(let payload):
+                sink?.ping(payload)
+            case .pong(let payload):
+                sink?.pong(payload)
+            case .closed(let code, let reason):
+                apply(.handshakeCompleted(code, reason: reason))
+            case .failed(let code, let reason):
+                apply(.failed(code, reason: reason))
+            }
+        }
+        writeSessionBytes()
+        applyReadBackpressure()
+        scheduleDeadline()
+    }
+
+    /// A peer that sends without reading what it is sent (an echo never
+    /// read, requests whose replies pile up) is not read from while half of
+    /// `maxQueuedBytes` waits for it: TCP flow control then slows it down,
+    /// instead of the server working through its input to produce output
+    /// nobody takes. Reading resumes once the queue has drained.
+    func applyReadBackpressure() {
+        guard tcp.isOpen, !tcp.isReadingPaused, tcp.queuedByteCount > configuration.maxQueuedBytes / 2 else { return }
+        tcp.pauseReading()
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {
+        guard tcp.isReadingPaused else { return }
+        // A pong held up in the unread input is not the peer's fault.
+        timers.readingResumed(now: tcp.loop.now)
+        tcp.resumeReading()
+        scheduleDeadline()
+    }
+
+    /// Inflates a compressed message (RFC 7692 §7.2.2) within the size
+    /// limit and checks its text; fails the connection and returns nil
+    /// when it cannot: 1009 past `maxMessageSize` (a decompression bomb
+    /// stops there), 1007 for text that is not UTF-8, 1002 for bytes that
+    /// are not deflate data.
+    func inflate(_ payload: [UInt8], isText: Bool) -> [UInt8]? {
+        guard let decompressor = deflate?.decompressor(context.deflate) else {
+            fail(.internalError, "no decompressor")
+            return nil
+        }
+        context.deflate.inflations.add(1, ordering: .relaxed)
+        let result = payload.withUnsafeBytes { compressed in
+            Result { () throws(DeflateError) in try decompressor.decompress(compressed, limit: configuration.maxMessageSize) }
+        }
+        switch result {
+        case .success(let bytes):
+            if isText && !bytes.withUnsafeBytes(UTF8Validator.isValid) {
+                fail(.invalidPayload, "invalid UTF-8")
+                return nil
+            }
+            return bytes
+        case .failure(.tooLarge):
+            fail(.messageTooBig, "message too big")
+        case .failure:
+            fail(.protocolError, "invalid compressed data")
+        }
+        return nil
+    }
+
+    /// Fails the connection for a problem found above the session.
+    func fail(_ code: WebSocketCloseCode, _ reason: String) {
+        session.fail(code: code, reason: reason)
+        apply(.failed(code, reason: reason))
+    }
+
+    /// Queues what the session must send (pongs, close frames). These go
+    /// out even past `maxQueuedBytes`: they are small and the protocol
+    /// needs them.
+    func writeSessionBytes() {
+        guard session.hasOutboundBytes else { return }
+        let bytes = session.takeOutboundBytes()
+        tcp.write(count: bytes.count) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
+    }
+}

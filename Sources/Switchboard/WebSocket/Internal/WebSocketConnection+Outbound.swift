@@ -1,0 +1,127 @@
+import SwitchboardDeflate
+import SwitchboardIO
+import SwitchboardWire
+
+/// Output: frames encoded (or shared, or compressed) into the connection's
+/// queue, after the slow-consumer policy has admitted them.
+extension WebSocketConnection {
+    /// Sends an already encoded frame (shared by many connections).
+    func send(frame: SharedBytes) -> SendResult {
+        guard tcp.loop.inEventLoop else {
+            guard isOpen else { return .dropped }
+            tcp.loop.execute { _ = self.send(frame: frame) }
+            return .buffered
+        }
+        return admit(frame.count) { tcp.write(frame) }
+    }
+
+    /// Sends a published message: the frame every subscriber shares, its
+    /// shared compressed form, or a compression of its own for a
+    /// connection that keeps its compression context. On the loop.
+    func send(published: PublishedFrame) -> SendResult {
+        guard let deflate, let compression = configuration.compression,
+              deflate.compresses(published.plain.count - published.headerSize, compression)
+        else { return send(frame: published.plain) }
+        return admit(published.plain.count) {
+            published.withPayload { payload in
+                if deflate.takesSharedFrames, let slot = published.compressed {
+                    let shared = slot.frame { compressedFrame(published.opcode, payload, compression) }
+                    tcp.write(shared ?? published.plain)
+                } else {
+                    writeCompressed(published.opcode, payload, deflate, compression, plain: published.plain)
+                }
+            }
+        }
+    }
+
+    /// Encodes and sends one frame. On the loop the frame is encoded
+    /// straight into the connection's output (the cork buffer when this
+    /// runs inside its read callback); elsewhere it is encoded here and
+    /// handed over, or, when it is to be compressed, handed over as is and
+    /// compressed on the loop (whose streams are not thread-safe).
+    func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        let compression = configuration.compression
+        let compresses = compression.map { deflate?.compresses(payload.count, $0) == true } ?? false
+        guard tcp.loop.inEventLoop else {
+            guard isOpen else { return .dropped }
+            if compresses {
+                let bytes = Array(payload)
+                tcp.loop.execute { _ = bytes.withUnsafeBytes { self.send(opcode, $0) } }
+            } else {
+                let frame = SharedBytes.webSocketFrame(opcode, payload)
+                tcp.loop.execute { _ = self.send(frame: frame) }
+            }
+            return .buffered
+        }
+        let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
+        if compresses, let deflate, let compression {
+            // Admitted on its uncompressed size: a compressor that keeps its
+            // context must only see messages that are really sent.
+            return admit(size) { writeCompressed(opcode, payload, deflate, compression, plain: nil) }
+        }
+        return admit(size) {
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+        }
+    }
+
+    /// Writes `payload` compressed (RSV1, RFC 7692 §6), or plain when it
+    /// does not shrink and no context is kept.
+    func writeCompressed(
+        _ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ deflate: ConnectionDeflate, _ compression: WebSocketCompression,
+        plain: SharedBytes?
+    ) {
+        guard let compressor = deflate.compressor(context.deflate, compression) else { return writePlain(opcode, payload, plain) }
+        context.deflate.compress(payload, with: compressor) { compressed in
+            guard let compressed else { return writePlain(opcode, payload, plain) }
+            let size = WebSocketFrame.serverHeaderSize(payloadLength: compressed.count) + compressed.count
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, rsv1: true, payload: compressed, into: $0) }
+        }
+    }
+
+    func writePlain(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ plain: SharedBytes?) {
+        if let plain {
+            tcp.write(plain)
+        } else {
+            let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) + payload.count
+            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+        }
+    }
+
+    /// The compressed frame a publish shares among its subscribers, or nil
+    /// when compression does not make it smaller.
+    func compressedFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ compression: WebSocketCompression) -> SharedBytes? {
+        guard let compressor = context.deflate.compressor(windowBits: 15, settings: compression) else { return nil }
+        return context.deflate.compress(payload, with: compressor) { compressed in
+            compressed.map { SharedBytes.webSocketFrame(opcode, $0, compressed: true) }
+        }
+    }
+
+    /// Applies the slow-consumer policy, then `write`s.
+    func admit(_ size: Int, _ write: () -> Void) -> SendResult {
+        guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
+        let queued = tcp.queuedByteCount
+        if queued + size > configuration.maxQueuedBytes, queued > 0 {
+            switch configuration.slowConsumerPolicy.kind {
+            case .drop:
+                dropped.add(1, ordering: .relaxed)
+            case .close:
+                close(code: .policyViolation, reason: "slow consumer")
+            }
+            return .dropped
+        }
+        write()
+        if queued == 0 {
+            if tcp.queuedByteCount > 0 { scheduleDeadline() }  // a write stall can start now
+            return .sent
+        }
+        return .buffered
+    }
+
+    func close(code: WebSocketCloseCode, reason: String) {
+        guard tcp.loop.inEventLoop else {
+            tcp.loop.execute { self.close(code: code, reason: reason) }
+            return
+        }
+        apply(.close(code, reason: reason))
+    }
+}

@@ -1,0 +1,32 @@
+import SwitchboardDeflate
+import SwitchboardIO
+import SwitchboardWire
+
+/// The connection's one deadline, from its `WebSocketTimers`.
+extension WebSocketConnection {
+    /// Sets the connection's one deadline to the earliest of its timers.
+    func scheduleDeadline() {
+        guard tcp.isOpen else { return }
+        let now = tcp.loop.now
+        let deadline = timers.deadline(settings.timers, transportState)
+        tcp.setDeadline(after: deadline.map { $0 > now ? $0 - now : 0 })
+    }
+
+    var transportState: WebSocketTimers.Transport {
+        WebSocketTimers.Transport(
+            hasQueuedBytes: tcp.queuedByteCount > 0, lastWriteProgress: tcp.lastWriteProgress, isReadingPaused: tcp.isReadingPaused)
+    }
+
+    func connectionDeadlinePassed(_ connection: TCPConnection) {
+        switch timers.fire(now: tcp.loop.now, settings.timers, transportState) {
+        case .none: break
+        case .sendPing: tcp.write(Self.ping)
+        case .close(let code, let reason): close(code: code, reason: reason)
+        case .dropConnection: apply(.peerUnresponsive)
+        case .closeTimedOut: apply(.closeTimedOut)
+        }
+        scheduleDeadline()
+    }
+
+    static let ping = SharedBytes(WebSocketFrame.encode(opcode: .ping, payload: [UInt8]()))
+}

@@ -1,0 +1,140 @@
+import SwitchboardDeflate
+import SwitchboardIO
+import SwitchboardWire
+import Synchronization
+
+/// Drives one upgraded connection: feeds bytes to the sans-I/O session,
+/// hands its events to the handler, writes what it must send, and keeps
+/// every timer of the connection (heartbeat, pong, idle, write stall,
+/// close handshake) in the connection's single deadline.
+///
+/// This file holds its state and its end (`WebSocketLifecycle`); input,
+/// output, timers and topics are in the files named after them.
+///
+/// Loop-bound, except `isOpen`, `droppedMessageCount`, `send(frame:)` and
+/// `close(code:reason:)`, which hop to the loop when called off it.
+final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
+    let tcp: TCPConnection
+    let settings: WebSocketSettings
+    var configuration: WebSocketConfiguration { settings.configuration }
+    let context: LoopContext
+    // Loop-confined: exclusivity checks skipped on the hot path.
+    @exclusivity(unchecked) var session: WebSocketSession
+    var sink: (any WebSocketEventSink)?
+    /// permessage-deflate, when the handshake agreed on it.
+    let deflate: ConnectionDeflate?
+
+    let openFlag = Atomic<Bool>(true)
+    let dropped = Atomic<Int>(0)
+
+    /// Every way this WebSocket can end goes through `apply(_:)`.
+    var lifecycle = WebSocketLifecycle()
+    /// Heartbeat, pong, idle, write stall and close timeouts, as a value.
+    var timers: WebSocketTimers
+
+    init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil) {
+        let configuration = settings.configuration
+        self.tcp = tcp
+        self.settings = settings
+        self.context = context
+        self.deflate = deflate
+        session = WebSocketSession(
+            configuration: WebSocketWireConfiguration(
+                maxMessageSize: configuration.maxMessageSize,
+                allowsCompressedMessages: deflate != nil
+            )
+        )
+        timers = WebSocketTimers(settings: settings.timers, now: tcp.loop.now)
+    }
+
+    var isOpen: Bool { openFlag.load(ordering: .relaxed) }
+    var droppedMessageCount: Int { dropped.load(ordering: .relaxed) }
+
+    /// Takes the connection over from the HTTP handler; `initialBytes` are
+    /// what the client sent after its upgrade request.
+    func start(initialBytes: [UInt8]) {
+        tcp.replaceDelegate(with: self)
+        context.webSocketOpened()
+        sink?.open()
+        // The handler may have closed it in onOpen.
+        if !initialBytes.isEmpty, lifecycle.phase != .ended {
+            initialBytes.withUnsafeBytes { session.receive($0) }
+            deliverEvents()
+        } else {
+            scheduleDeadline()
+        }
+    }
+
+    /// Bytes read since our close frame went out (see `acceptInputAfterClose`).
+    var inputAfterClose: UInt32 = 0
+    /// Whether the connection may be in the hub's tables.
+    var hasSubscriptions = false
+
+    // MARK: Lifecycle
+
+    /// The one place where the WebSocket reacts to an event that can end
+    /// it; the lifecycle moves before anything here can nest another event.
+    func apply(_ event: WebSocketLifecycle.Event) {
+        let action = lifecycle.handle(event)
+        if lifecycle.phase != .open { openFlag.store(false, ordering: .relaxed) }
+        switch action {
+        case .none:
+            break
+        case .sendClose(let code, let reason):
+            session.close(code: code, reason: reason)
+            timers.closeSent(now: tcp.loop.now)
+            writeSessionBytes()
+            scheduleDeadline()
+        case .sendCloseThenCloseTransport:
+            session.close(code: .goingAway, reason: "server shutting down")
+            writeSessionBytes()
+            tcp.closeAfterFlush()
+        case .closeTransportAfterFlushAndNotify:
+            // The closing handshake is complete (or failed): the server
+            // closes the TCP connection first (RFC 6455 §7.1.1).
+            writeSessionBytes()
+            tcp.closeAfterFlush()
+            finish()
+        case .closeTransportAndNotify:
+            tcp.close()
+            finish()
+        case .notify:
+            finish()
+        }
+    }
+
+    // MARK: End
+
+    func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        // The peer half-closed without a close frame: nothing more will
+        // come, but it may still read what is queued for it. The handler
+        // hears 1006 once the TCP connection is closed.
+        connection.closeAfterFlush()
+    }
+
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        apply(.transportEnded)
+    }
+
+    /// The WebSocket is over: the closing handshake completed or failed, or
+    /// the TCP connection ended. The lifecycle answers this once: leaves
+    /// every topic and tells the handler. After a completed handshake this
+    /// does not wait for the TCP connection to finish closing (up to its
+    /// linger time), so a chat's "left" notice goes out at once.
+    func finish() {
+        guard let sink else { return }
+        if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
+        hasSubscriptions = false
+        self.sink = nil  // breaks the connection → sink → socket → connection cycle
+        sink.closed(code: lifecycle.closeCodeForHandler, reason: lifecycle.reasonForHandler)
+        // Counted as closed once the handler has run: a stopping server
+        // waits for it, so what onClose publishes still reaches a backplane.
+        context.webSocketClosed()
+    }
+
+    /// Server shutdown: 1001 to the client, then the TCP connection closes
+    /// once it is written (the shutdown does not wait for the reply).
+    func closeForServerShutdown() {
+        apply(.serverStopping)
+    }
+}

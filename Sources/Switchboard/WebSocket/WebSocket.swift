@@ -1,0 +1,61 @@
+public import SwitchboardIO
+public import SwitchboardWire
+
+/// One open WebSocket connection, usable from any thread.
+///
+/// Sends from the connection's own loop are queued directly; from any other
+/// thread they are encoded there and handed to the loop, so there is only
+/// ever one writer and frames never interleave. Messages sent from one
+/// thread arrive in the order they were sent.
+public final class WebSocket<UserData: Sendable>: Sendable {
+    /// What `WebSocketHandler.authenticate` attached. Keep there what the
+    /// connection needs from its upgrade request (a user, a room, a header):
+    /// the request itself is not kept, so an idle connection stays small.
+    public let userData: UserData
+    /// The negotiated subprotocol, if any.
+    public let subprotocol: String?
+    /// The peer's address.
+    public let remoteAddress: SocketAddress?
+    let connection: WebSocketConnection
+    let handler: any WebSocketHandler<UserData>
+
+    init(userData: UserData, subprotocol: String?, remoteAddress: SocketAddress?, connection: WebSocketConnection, handler: any WebSocketHandler<UserData>) {
+        self.userData = userData
+        self.subprotocol = subprotocol
+        self.remoteAddress = remoteAddress
+        self.connection = connection
+        self.handler = handler
+    }
+
+    /// The loop that owns this connection; its handler callbacks run there.
+    public var loop: EventLoop { connection.tcp.loop }
+
+    /// Whether the connection is open (neither side has started closing).
+    public var isOpen: Bool { connection.isOpen }
+
+    /// Messages dropped under `SlowConsumerPolicy.drop`.
+    public var droppedMessageCount: Int { connection.droppedMessageCount }
+
+    /// Sends a text message.
+    @discardableResult
+    public func send(text: String) -> SendResult {
+        var text = text
+        return text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Sends a binary message.
+    @discardableResult
+    public func send(binary: [UInt8]) -> SendResult {
+        binary.withUnsafeBytes { send(.binary, $0) }
+    }
+
+    private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        connection.send(opcode, payload)
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2). `reason` is cut to
+    /// 123 bytes. Safe from any thread; a second call does nothing.
+    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") {
+        connection.close(code: code, reason: reason)
+    }
+}

@@ -1,0 +1,174 @@
+public import HTTPTypes
+
+/// What a valid WebSocket upgrade request offered (RFC 6455 §4.2.1), for the application to
+/// choose a subprotocol and extensions from.
+public struct WebSocketHandshakeRequest: Sendable {
+    /// `Sec-WebSocket-Key` as sent: Base64 of 16 bytes (RFC 6455 §4.1).
+    public var key: String
+    /// `Sec-WebSocket-Protocol` tokens in the order offered, over all such fields (RFC 6455 §4.1).
+    public var subprotocols: [String]
+    /// `Sec-WebSocket-Extensions` offers in the order sent, over all such fields (RFC 6455 §9.1).
+    public var extensions: [WebSocketExtensionOffer]
+    /// `Origin` (RFC 6454), which browsers always send; nil when absent. Several Origin fields
+    /// are joined with ", ", which matches no real origin, so an allow-list check fails closed.
+    public var origin: String?
+
+    public init(
+        key: String, subprotocols: [String] = [], extensions: [WebSocketExtensionOffer] = [], origin: String? = nil
+    ) {
+        self.key = key
+        self.subprotocols = subprotocols
+        self.extensions = extensions
+        self.origin = origin
+    }
+}
+
+/// The server's opening handshake (RFC 6455 §4.2): validating the client's upgrade request and
+/// building the 101 response fields. Pure functions; the HTTP layer sends the response.
+public enum WebSocketHandshake {
+    /// The only protocol version (RFC 6455 §4.1, §11.6).
+    public static let version = "13"
+
+    /// The GUID appended to the key before hashing (RFC 6455 §1.3, §4.2.2).
+    static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    /// The decoded size of `Sec-WebSocket-Key`: a random 16-byte nonce (RFC 6455 §4.1).
+    static let keyNonceSize = 16
+
+    /// Checks an upgrade request against RFC 6455 §4.2.1 and returns what it offers.
+    ///
+    /// Checked in this order, each refusal with its status:
+    /// 1. Method GET. Otherwise 400: RFC 6455 §4.2.1 asks for "an appropriate error code (such
+    ///    as 400 Bad Request)" for any request that is not a valid handshake, and a 405 would
+    ///    need an `Allow` field describing the route, which only the router knows.
+    /// 2. HTTP/1.1 (`isHTTP11`; the parser knows the version), else 400.
+    /// 3. `Upgrade` lists the token `websocket`, ignoring case, else 400.
+    /// 4. `Connection` lists the option `upgrade`, ignoring case, else 400.
+    /// 5. Exactly one `Sec-WebSocket-Version` of `13`, else 426 with
+    ///    `Sec-WebSocket-Version: 13` (RFC 6455 §4.2.2, §4.4).
+    /// 6. Exactly one `Sec-WebSocket-Key` that is strict Base64 of 16 bytes, else 400.
+    /// 7. `Sec-WebSocket-Protocol` elements are tokens (RFC 6455 §4.1), else 400.
+    /// 8. `Sec-WebSocket-Extensions` follows RFC 6455 §9.1, else 400.
+    ///
+    /// Not checked here: Host (the HTTP parser requires it, RFC 9112 §3.2), Origin (policy:
+    /// the application compares ``WebSocketHandshakeRequest/origin``, and answers 403), and
+    /// which subprotocol or extension to accept.
+    public static func validate(_ request: HTTPRequest, isHTTP11: Bool) throws(HTTPRefusal)
+        -> WebSocketHandshakeRequest
+    {
+        let fields = request.headerFields
+        guard request.method == .get else { throw .badRequest("WebSocket upgrade requires GET") }
+        guard isHTTP11 else { throw .badRequest("WebSocket upgrade requires HTTP/1.1") }
+        // RFC 6455 §4.2.1 item 3: "An |Upgrade| header field containing the value
+        // "websocket", treated as an ASCII case-insensitive value."
+        guard listContains(fields, .upgrade, "websocket") else { throw .badRequest("missing Upgrade: websocket") }
+        // Item 4: "A |Connection| header field that includes the token "Upgrade", treated as
+        // an ASCII case-insensitive value."
+        guard listContains(fields, .connection, "upgrade") else { throw .badRequest("missing Connection: upgrade") }
+        // Item 6 and §4.4: a version other than 13 gets 426 listing the supported one.
+        let versions = fields[values: .secWebSocketVersion]
+        guard versions.count == 1, versions[0] == version else { throw unsupportedVersion }
+        // Item 5: the key is "a base64-encoded value that, when decoded, is 16 bytes in length";
+        // §11.3.1: it MUST NOT appear more than once.
+        let keys = fields[values: .secWebSocketKey]
+        guard !keys.isEmpty else { throw .badRequest("missing Sec-WebSocket-Key") }
+        guard keys.count == 1 else { throw .badRequest("duplicate Sec-WebSocket-Key") }
+        guard Base64.decode(keys[0])?.count == keyNonceSize else { throw .badRequest("invalid Sec-WebSocket-Key") }
+        return WebSocketHandshakeRequest(
+            key: keys[0],
+            subprotocols: try subprotocols(fields),
+            extensions: try extensions(fields),
+            origin: fields[.origin]
+        )
+    }
+
+    /// The `Sec-WebSocket-Accept` value for a key (RFC 6455 §4.2.2 item 5.4):
+    /// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
+    public static func acceptValue(forKey key: String) -> String {
+        Base64.encode(SHA1.hash((key + acceptGUID).utf8))
+    }
+
+    /// The fields of the 101 Switching Protocols response (RFC 6455 §4.2.2 item 5), in order:
+    /// `Upgrade: websocket`, `Connection: Upgrade`, `Sec-WebSocket-Accept`, then
+    /// `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` when given.
+    ///
+    /// `subprotocol` must be one the client offered (§4.2.2 item 5.5) and `extensions` a
+    /// serialised list the server accepts from the offers (§9.1); neither is checked here.
+    public static func responseFields(forKey key: String, subprotocol: String?, extensions: String?) -> HTTPFields {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: .upgrade, value: "websocket"))
+        fields.append(HTTPField(name: .connection, value: "Upgrade"))
+        fields.append(HTTPField(name: .secWebSocketAccept, value: acceptValue(forKey: key)))
+        if let subprotocol {
+            fields.append(HTTPField(name: .secWebSocketProtocol, value: subprotocol))
+        }
+        if let extensions {
+            fields.append(HTTPField(name: .secWebSocketExtensions, value: extensions))
+        }
+        return fields
+    }
+
+    // MARK: Helpers
+
+    /// 426 Upgrade Required (RFC 6455 §4.4, RFC 9110 §15.5.22).
+    private static var unsupportedVersion: HTTPRefusal {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: .upgrade, value: "websocket"))
+        fields.append(HTTPField(name: .connection, value: "Upgrade"))
+        fields.append(HTTPField(name: .secWebSocketVersion, value: version))
+        return HTTPRefusal(
+            status: .upgradeRequired,
+            reason: "unsupported Sec-WebSocket-Version",
+            headerFields: fields
+        )
+    }
+
+    /// Whether any field named `name` lists `element` (a lowercase literal of letters, digits
+    /// and `-`), comparing ASCII case-insensitively (RFC 9110 §5.6.1 lists).
+    private static func listContains(_ fields: HTTPFields, _ name: HTTPField.Name, _ element: StaticString) -> Bool {
+        for field in fields[fields: name] {
+            var found = false
+            field.withUnsafeBytesOfValue { value in
+                HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
+                    if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }
+                }
+            }
+            if found { return true }
+        }
+        return false
+    }
+
+    /// The offered subprotocols (RFC 6455 §4.1: tokens, as a comma-separated list).
+    private static func subprotocols(_ fields: HTTPFields) throws(HTTPRefusal) -> [String] {
+        var subprotocols: [String] = []
+        var valid = true
+        for field in fields[fields: .secWebSocketProtocol] {
+            field.withUnsafeBytesOfValue { value in
+                HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
+                    if HTTPSyntax.isToken(item) {
+                        subprotocols.append(HTTPSyntax.string(item))
+                    } else {
+                        valid = false
+                    }
+                }
+            }
+        }
+        guard valid else { throw .badRequest("invalid Sec-WebSocket-Protocol") }
+        return subprotocols
+    }
+
+    /// The offered extensions (RFC 6455 §9.1), over all `Sec-WebSocket-Extensions` fields.
+    private static func extensions(_ fields: HTTPFields) throws(HTTPRefusal) -> [WebSocketExtensionOffer] {
+        var offers: [WebSocketExtensionOffer] = []
+        for field in fields[fields: .secWebSocketExtensions] {
+            guard
+                let parsed = field.withUnsafeBytesOfValue({ WebSocketExtensionParser.parse(UnsafeRawBufferPointer($0)) }
+                )
+            else {
+                throw .badRequest("invalid Sec-WebSocket-Extensions")
+            }
+            offers.append(contentsOf: parsed)
+        }
+        return offers
+    }
+}

@@ -1,0 +1,60 @@
+/// XORs `bytes` in place with the 4-byte masking key (RFC 6455 §5.3), starting at key position
+/// `keyOffset % 4`: byte `i` is XORed with `key[(keyOffset + i) % 4]`.
+///
+/// `keyOffset` lets a payload be unmasked in pieces as it arrives: pass the number of payload
+/// bytes already unmasked. Works 8 bytes per step with unaligned loads; bytes are handled one
+/// at a time only at the end. Masking and unmasking are the same operation.
+public func applyWebSocketMask(
+    _ key: (UInt8, UInt8, UInt8, UInt8),
+    to bytes: UnsafeMutableRawBufferPointer,
+    keyOffset: Int = 0
+) {
+    WebSocketMaskingKey(key).apply(to: bytes, keyOffset: keyOffset)
+}
+
+/// A masking key (RFC 6455 §5.3) as one value that is `Hashable` and indexable, unlike the
+/// tuple of the public API.
+struct WebSocketMaskingKey: Sendable, Hashable {
+    /// The key bytes in network order: byte 0 in the most significant position.
+    var value: UInt32
+
+    init(_ key: (UInt8, UInt8, UInt8, UInt8)) {
+        value = UInt32(key.0) << 24 | UInt32(key.1) << 16 | UInt32(key.2) << 8 | UInt32(key.3)
+    }
+
+    /// Reads the four key bytes at `offset` of a frame header.
+    init(bytes: UnsafeRawBufferPointer, at offset: Int) {
+        self.init((bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]))
+    }
+
+    /// XORs `bytes` in place with the key starting at key position `keyOffset % 4`; see
+    /// ``applyWebSocketMask(_:to:keyOffset:)``.
+    func apply(to bytes: UnsafeMutableRawBufferPointer, keyOffset: Int = 0) {
+        let count = bytes.count
+        guard count > 0, let base = bytes.baseAddress else { return }
+        let phase = keyOffset & 3
+        // Eight key bytes in memory order starting at `phase`; 8 is a multiple of 4, so the
+        // same word lines up with every 8-byte step.
+        var pattern: UInt64 = 0
+        withUnsafeMutableBytes(of: &pattern) { word in
+            for index in 0..<8 { word[index] = self[(phase &+ index) & 3] }
+        }
+        var index = 0
+        while count &- index >= 8 {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            base.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
+            index &+= 8
+        }
+        while index < count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            base.storeBytes(of: byte ^ self[(phase &+ index) & 3], toByteOffset: index, as: UInt8.self)
+            index &+= 1
+        }
+    }
+
+    /// Key byte `index`, 0–3.
+    @inline(__always)
+    subscript(index: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: value >> UInt32(24 &- 8 &* index))
+    }
+}

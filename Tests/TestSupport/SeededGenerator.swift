@@ -1,0 +1,19 @@
+/// A small seeded generator (SplitMix64) so failures replay.
+public struct SeededGenerator: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension SeededGenerator {
+    /// A number in `0..<bound`.
+    public mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
+    /// True one time in `oneIn`.
+    public mutating func chance(_ oneIn: UInt64) -> Bool { below(oneIn) == 0 }
+}
