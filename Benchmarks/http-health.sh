@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
-BENCH_DIR="${BENCH_DIR:-../shared/bench}"
+BENCH_DIR="${BENCH_DIR:?set BENCH_DIR to the bench harness (the folder with peers/hummingbird)}"
 HB="$BENCH_DIR/peers/hummingbird/HummingbirdPeer/.build/release/HummingbirdPeer"
 [ -x "$HB" ] || { echo "Hummingbird peer not built at $HB" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Switchboard beside the shared harness's peers, in one compare.sh run:
+# Switchboard beside the bench harness's peers, in one compare.sh run:
 # BenchHost with its default loop count (every core but one) and with a
 # loop on every core.
 #
@@ -12,16 +12,19 @@
 # README came from a host built that way, outside this repository); name it
 # in --only too when --only is given.
 #
-# BENCH_DIR: a writable copy of ../shared/bench (default /tmp/bench, made on
-# first use; compare.sh writes results/ inside it and builds its client and
-# gorilla-hub there). The BenchHost binary is copied first, so a rebuild
-# while the run goes on does not change what is measured.
+# BENCH_DIR: a writable copy of the bench harness, the folder with
+# compare.sh, PROTOCOL.md, client/ and peers/ (default /tmp/bench; copied
+# there from BENCH_SOURCE on first use). compare.sh writes results/ inside it
+# and builds its client and gorilla-hub there. The BenchHost binary is
+# copied first, so a rebuild while the run goes on does not change what is
+# measured.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BENCH_DIR="${BENCH_DIR:-/tmp/bench}"
 if [ ! -x "$BENCH_DIR/compare.sh" ]; then
-	cp -r ../shared/bench "$BENCH_DIR"
+	: "${BENCH_SOURCE:?set BENCH_DIR to a bench harness, or BENCH_SOURCE to one to copy}"
+	cp -r "$BENCH_SOURCE" "$BENCH_DIR"
 	chmod -R u+w "$BENCH_DIR"
 fi
 

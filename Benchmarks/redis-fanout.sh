@@ -20,7 +20,7 @@
 # single-nginx is the price of the Redis hop; single-direct shows what
 # nginx itself costs.
 #
-# BENCH_DIR: a copy of ../shared/bench with client/bin/wsbench built
+# BENCH_DIR: a copy of the bench harness with client/bin/wsbench built
 # (default /tmp/bench). The client is pinned to the last core; on a small
 # machine everything else (nodes, redis, nginx) shares the other cores, so
 # read the CPU columns: cores used per process over each client run (from

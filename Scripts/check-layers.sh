@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps the layers of DESIGN.md honest: libuv is imported only by the I/O
+# Keeps the layers of Docs/Architecture.md honest: libuv is imported only by the I/O
 # core (and later the Redis backplane); the sans-I/O wire layer and the hub
 # import no I/O at all.
 set -euo pipefail

@@ -1,4 +1,5 @@
-// BenchHost: the server ../shared/bench drives, speaking its PROTOCOL.md.
+// BenchHost: the server the bench harness (its load client and PROTOCOL.md)
+// drives.
 //
 //   PORT=9000 swift run -c release BenchHost
 //

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 @testable import Switchboard
 
-/// BenchHost against every row of ../shared/bench/PROTOCOL.md, as its own
+/// BenchHost against every row of the bench harness's PROTOCOL.md, as its own
 /// process, the way the bench harness drives it.
 @Suite("BenchHost speaks the bench protocol")
 struct BenchHostProtocolTests {

@@ -8,7 +8,7 @@ public struct ConnectionDistribution: Sendable, Hashable, CustomStringConvertibl
 
     /// Every loop listens on its own socket bound with `SO_REUSEPORT`; the
     /// kernel spreads new connections over them and no connection changes
-    /// threads. The default: see the design notes for the measurement.
+    /// threads. The default: no cross-thread hand-off per connection.
     public static let reusePort = ConnectionDistribution(kind: .reusePort)
     /// The first loop accepts every connection and hands each to the next
     /// loop in turn: an even spread, at the price of a cross-thread task
