@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "SwitchboardRedis",
             dependencies: [
-                "Switchboard", "SwitchboardIO", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
+                "Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

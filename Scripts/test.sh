@@ -11,11 +11,12 @@ swift build --build-tests
 swift test --skip-build
 
 # The whole suite again under AddressSanitizer (LeakSanitizer included: a
-# leak fails the run; Scripts/sanitizers lists the allocations that are not
-# ours), then under Thread Sanitizer (a race stops the run). Examples the
+# leak fails the run; Scripts/sanitizers lists the reports in code that is
+# not ours), then under Thread Sanitizer (a race stops the run). Examples the
 # tests start are built the same way. SWITCHBOARD_SANITIZER tells tests that
 # memory figures and timings mean little here.
 SWITCHBOARD_SANITIZER=address \
+ASAN_OPTIONS="suppressions=$PWD/Scripts/sanitizers/asan-suppressions.txt" \
 LSAN_OPTIONS="suppressions=$PWD/Scripts/sanitizers/lsan-suppressions.txt:print_suppressions=0" \
 	Scripts/sanitized-tests.sh address
 SWITCHBOARD_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1" \

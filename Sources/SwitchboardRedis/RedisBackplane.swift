@@ -114,11 +114,11 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         if loop.inEventLoop { return stopOnLoop(gracePeriod: 0) {} }
         // Wait, so nothing arrives from Redis after stop() returns. The
         // server stops the backplane before its loops, so this runs.
-        let done = Atomic<Bool>(false)
+        let done = Latch(count: 1)
         guard loop.execute({ [self] in
-            stopOnLoop(gracePeriod: 1_000) { done.store(true, ordering: .releasing) }
+            stopOnLoop(gracePeriod: 1_000) { done.countDown() }
         }) else { return discardQueuedPublishes() }
-        while !done.load(ordering: .acquiring) { usleep(1_000) }
+        done.wait()
     }
 
     public func publish(_ topic: String, payload: [UInt8], isText: Bool) {

@@ -1,3 +1,5 @@
+import SwitchboardWire
+
 /// Where a Redis server is and how to log in, read from a URL:
 /// `redis://[[username]:password@]host[:port][/database]`.
 ///
@@ -142,28 +144,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw RedisURLError("a % in the credentials must be followed by two hex digits")
-            }
-            bytes.append(high << 4 | low)
+        guard let bytes = PercentDecoding.bytes(text) else {
+            throw RedisURLError("a % in the credentials must be followed by two hex digits")
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

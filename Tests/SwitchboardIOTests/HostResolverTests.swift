@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import TestSupport
 @testable import SwitchboardIO
 import SwitchboardSync
 
@@ -18,9 +19,7 @@ struct HostResolverTests {
             }
             returned = true
         }
-        for _ in 0..<200 where outcome.withLock({ $0 == nil }) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        _ = await eventually { outcome.withLock { $0 != nil } }
         try group.shutdownGracefully()
         let (result, ranInside, onLoop) = try #require(outcome.withLock { $0 })
         return (result, ranInside, onLoop)

@@ -72,10 +72,8 @@ struct LoopLifecycleTests {
                 }
             }
         }
-        // Wait for the loop to drain: one more task, run after all of them.
-        let done = Counter()
-        loop.execute { done.increment() }
-        while done.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // One more task, run after all of them: the loop has drained.
+        #expect(loop.runAndWait(timeout: .seconds(10)) {})
         #expect(ran.value == 8_000)
         #expect(offLoop.value == 0)
         #expect(!loop.inEventLoop)
@@ -83,16 +81,20 @@ struct LoopLifecycleTests {
         #expect(loop.execute {} == false)
     }
 
-    @Test func timerFiresOnceAndCancelledTimerNever() async throws {
+    @Test func timerFiresOnceAndCancelledTimerNever() throws {
         let group = try EventLoopGroup(loopCount: 1)
         let loop = group.loops[0]
         let fired = Counter()
+        let later = Latch(count: 1)
         loop.execute {
             _ = LoopTimer(on: loop, after: 10) { fired.increment() }
             let cancelled = LoopTimer(on: loop, after: 10) { fired.increment(by: 100) }
             cancelled.cancel()
+            // libuv runs due timers in order: once this one has fired, the
+            // cancelled one would have too.
+            _ = LoopTimer(on: loop, after: 30) { later.countDown() }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(later.wait(timeout: .seconds(10)))
         #expect(fired.value == 1)
         try group.shutdownGracefully()
     }

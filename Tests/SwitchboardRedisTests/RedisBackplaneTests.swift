@@ -235,7 +235,7 @@ struct RedisBackplaneTests {
         for _ in 0..<200 { server.pubsub.publish("t", binary: payload) }
         // About 4 KiB of ~150-byte commands wait for Redis; the rest are dropped.
         #expect(eventually { backplane.droppedPublishes > 150 })
-        usleep(200_000)  // the loop finishes the batch
+        #expect(server.group!.loops[0].runAndWait(timeout: .seconds(10)) {})  // the loop finishes the batch
         let dropped = backplane.droppedPublishes
         #expect(backplane.confirmedPublishes == 1)
 

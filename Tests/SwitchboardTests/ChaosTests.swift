@@ -172,16 +172,6 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
     }
 }
 
-/// Waits until `condition` holds or `seconds` pass, without blocking a thread.
-func waitUntil(seconds: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
-
 /// Runs `Clients/chaos_client.py` to completion (bounded by its own time
 /// limit, and by `timeLimit + 60` s here) and returns its exit status and
 /// stdout. Its stderr (seed, progress, diagnosis) goes to the test's.
@@ -316,7 +306,7 @@ struct ChaosTests {
             return warmUp
         }()
         check(try await onOwnThread { try runChaosClient(port: port, settings: warmUp) }, warmUp, what: "warm-up")
-        #expect(await waitUntil(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } })
+        #expect(await eventually(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } })
         // The concurrency runtime opens its timer descriptor at the first sleep.
         try await Task.sleep(for: .milliseconds(100))
         trimHeap()
@@ -333,12 +323,12 @@ struct ChaosTests {
         // Everything the run opened is closed within a few seconds: the
         // client has closed all its sockets, so no connection waits for
         // longer than the 2 s linger.
-        #expect(await waitUntil(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } },
+        #expect(await eventually(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } },
                 "live connections per loop: \(loops.map(\.liveConnectionCount))")
         var after = baseline
         // The server's own sockets: exact even while other tests open and
         // close descriptors in this process.
-        #expect(await waitUntil(seconds: 5) {
+        #expect(await eventually(seconds: 5) {
             after = ProcessFootprint.measure(serverPort: port)
             return after.serverSockets == baseline.serverSockets
         }, "server sockets: \(after.serverSockets), baseline \(baseline.serverSockets)")
@@ -346,7 +336,7 @@ struct ChaosTests {
         // test machinery keeps (Dispatch's epoll and timer descriptors for
         // Process). Tests running in parallel in this process can hold
         // some at that moment; it waits 5 s for them.
-        #expect(await waitUntil(seconds: 5) {
+        #expect(await eventually(seconds: 5) {
             after = ProcessFootprint.measure(serverPort: port)
             return after.descriptors <= baseline.descriptors
         }, "\(after.descriptors) descriptors, baseline \(baseline.descriptors); new: \(ProcessFootprint.listDescriptors().filter { !baselineDescriptors.contains($0) })")

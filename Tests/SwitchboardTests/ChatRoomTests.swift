@@ -110,17 +110,17 @@ struct ChatRoomTests {
         // the DevTools protocol on that port instead.
         let browser = try Chromium(url: "about:blank", arguments: ["--remote-debugging-port=\(devToolsPort)"])
         defer { browser.kill() }
-        try #require(waitUntil(seconds: 15) { (try? DevToolsTab.version(port: devToolsPort)) != nil }, "DevTools never answered:\n\(browser.logTail)")
+        try #require(eventually(seconds: 15) { (try? DevToolsTab.version(port: devToolsPort)) != nil }, "DevTools never answered:\n\(browser.logTail)")
 
         let url = "http://127.0.0.1:\(chat.port)/"
         let bob = try DevToolsTab(port: devToolsPort, url: url)
         // Before joining only the join form is visible.
         #expect(try bob.evaluate(#"getComputedStyle(document.getElementById("send")).display"#) as? String == "none")
         try bob.join(name: "bob", room: "lobby")
-        try #require(waitUntil(seconds: 10) { try bob.log() == ["bob joined"] }, "bob: \(bob.shown)")
+        try #require(eventually(seconds: 10) { try bob.log() == ["bob joined"] }, "bob: \(bob.shown)")
         let ann = try DevToolsTab(port: devToolsPort, url: url)
         try ann.join(name: "ann", room: "lobby")
-        try #require(waitUntil(seconds: 10) { try bob.log().last == "ann joined" && ann.log() == ["ann joined"] }, "bob: \(bob.shown)")
+        try #require(eventually(seconds: 10) { try bob.log().last == "ann joined" && ann.log() == ["ann joined"] }, "bob: \(bob.shown)")
 
         // Typed and sent through ann's form; HTML in it stays text.
         let text = "hello <b>bob</b> & co"
@@ -129,15 +129,15 @@ struct ChatRoomTests {
             document.getElementById("send").requestSubmit();
             """)
         let expected = ["bob joined", "ann joined", "ann: \(text)"]
-        #expect(waitUntil(seconds: 10) { try bob.log() == expected }, "bob: \(bob.shown)")
+        #expect(eventually(seconds: 10) { try bob.log() == expected }, "bob: \(bob.shown)")
         #expect(try bob.evaluate("document.querySelectorAll('#log b').length") as? Int == 1, "only the author is bold")
         #expect(try ann.log() == ["ann joined", "ann: \(text)"])
         #expect(try ann.evaluate(#"document.getElementById("send").elements.text.value"#) as? String == "", "the box is cleared")
 
         // ann leaves with the page's button; bob sees it.
         _ = try ann.evaluate(#"document.getElementById("leave").click()"#)
-        #expect(waitUntil(seconds: 10) { try bob.log().last == "ann left" }, "bob: \(bob.shown)")
-        #expect(waitUntil(seconds: 10) { try ann.evaluate(#"document.getElementById("join").hidden"#) as? Bool == false })
+        #expect(eventually(seconds: 10) { try bob.log().last == "ann left" }, "bob: \(bob.shown)")
+        #expect(eventually(seconds: 10) { try ann.evaluate(#"document.getElementById("join").hidden"#) as? Bool == false })
     }
 }
 
@@ -181,7 +181,7 @@ private final class DevToolsTab {
             throw TestSocket.Failure(description: "no tab: \(opened.status) \(opened.bodyText)")
         }
         socket = try TestWebSocket(port: port, path: debuggerURL.path)
-        guard waitUntil(seconds: 10, {
+        guard eventually(seconds: 10, {
             try self.evaluate(#"location.href === \#(Self.quoted(url)) && document.readyState === "complete""#) as? Bool == true
         }) else {
             throw TestSocket.Failure(description: "\(url) did not load")
@@ -231,13 +231,3 @@ private final class DevToolsTab {
     }
 }
 
-/// Waits until `condition` holds or `seconds` pass, polling every 20 ms; a
-/// throwing condition counts as not yet.
-private func waitUntil(seconds: Double, _ condition: () throws -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if (try? condition()) == true { return true }
-        usleep(20_000)
-    }
-    return (try? condition()) == true
-}

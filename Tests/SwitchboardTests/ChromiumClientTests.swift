@@ -89,18 +89,18 @@ struct ChromiumClientTests {
                 && reports.contains { $0["event"] as? String == "echo" && ($0["data"] as? [String: Any])?["n"] as? Int == n }
         }
 
-        try #require(waitUntil(seconds: 20) { server.pubsub.subscriberCount(of: "news") == 1 || !browser.isRunning }, context())
+        try #require(eventually(seconds: 20) { server.pubsub.subscriberCount(of: "news") == 1 || !browser.isRunning }, context())
         try #require(browser.isRunning, context())
         #expect(server.pubsub.publish("news", json: #"{"n":1}"#) == 1)
-        try #require(waitUntil(seconds: 10) { sawNews(1) }, context())
+        try #require(eventually(seconds: 10) { sawNews(1) }, context())
 
         // A real restart: every connection is closed (1001), the port is
         // free for a moment, then a new server with empty topics binds it.
         try server.stop()
         server = try Self.startServer(port: port, reports: reports)
-        try #require(waitUntil(seconds: 15) { server.pubsub.subscriberCount(of: "news") == 1 }, context())
+        try #require(eventually(seconds: 15) { server.pubsub.subscriberCount(of: "news") == 1 }, context())
         #expect(server.pubsub.publish("news", json: #"{"n":2}"#) == 1)
-        try #require(waitUntil(seconds: 10) { sawNews(2) }, context())
+        try #require(eventually(seconds: 10) { sawNews(2) }, context())
 
         let all = reports.all
         let news = all.filter { $0["event"] as? String == "news" }
@@ -204,12 +204,3 @@ final class PageReports: Sendable {
     var text: String { bodies.withLock { $0.sorted { $0.key < $1.key }.map(\.value).joined(separator: "\n") } }
 }
 
-/// Waits until `condition` holds or `seconds` pass, polling every 10 ms.
-private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}

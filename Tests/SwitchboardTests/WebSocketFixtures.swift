@@ -1,5 +1,5 @@
-import Synchronization
 import Switchboard
+import TestSupport
 import SwitchboardWire
 import SwitchboardSync
 
@@ -17,12 +17,12 @@ final class Recorder: Sendable {
 
     /// Waits up to `seconds` for a line with `prefix`.
     func waitFor(_ prefix: String, seconds: Double = 5) -> String? {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let line = all.first(where: { $0.hasPrefix(prefix) }) { return line }
-            usleepCompat(5_000)
+        var found: String?
+        _ = eventually(seconds: seconds) {
+            found = all.first { $0.hasPrefix(prefix) }
+            return found != nil
         }
-        return nil
+        return found
     }
 }
 
@@ -65,5 +65,3 @@ struct EchoHandler: WebSocketHandler {
     }
 }
 
-import Glibc
-func usleepCompat(_ microseconds: UInt32) { usleep(microseconds) }

@@ -105,13 +105,11 @@ public final class Server: Sendable {
         listener.close()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
-        for context in contexts {
-            context.loop.execute { context.closeWebSocketsForShutdown() }
+        let closedAll = Latch(count: contexts.count)
+        for context in contexts where !context.loop.execute({ context.closeWebSocketsForShutdown(then: closedAll) }) {
+            closedAll.countDown()
         }
-        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
-        while contexts.contains(where: { $0.webSocketCount.load(ordering: .relaxed) > 0 }), ContinuousClock.now < deadline {
-            usleep(5_000)
-        }
+        closedAll.wait(timeout: configuration.shutdownGracePeriod)
         // After the closes, so what handlers publish as their sockets close
         // (a chat's "left") still reaches the other nodes; before the loops
         // end, which the backplane's own handles live on.

@@ -20,7 +20,7 @@ final class DeadlineSweep {
     private unowned(unsafe) var loop: EventLoop?
     /// When the last sweep ran (libuv's clock), to see how late the next is.
     private var lastSweepAt: UInt64 = 0
-    private var members: [TCPConnection] = []
+    private let members = DeadlineSet<TCPConnection>()
     private var isRunning = false
     private var isClosed = false
 
@@ -32,9 +32,8 @@ final class DeadlineSweep {
 
     /// Adds `connection` to the sweep, or keeps it there with its new deadline.
     func track(_ connection: TCPConnection) {
-        guard connection.deadlineSlot < 0, !isClosed else { return }
-        connection.deadlineSlot = members.count
-        members.append(connection)
+        guard !isClosed else { return }
+        members.track(connection)
         if !isRunning {
             isRunning = true
             lastSweepAt = uv_now(timer.pointee.loop)
@@ -46,16 +45,9 @@ final class DeadlineSweep {
         }
     }
 
-    /// Removes `connection` from the sweep (swap-remove, O(1)).
+    /// Removes `connection` from the sweep.
     func untrack(_ connection: TCPConnection) {
-        let slot = connection.deadlineSlot
-        guard slot >= 0 else { return }
-        let last = members.removeLast()
-        if slot < members.count {
-            members[slot] = last
-            last.deadlineSlot = slot
-        }
-        connection.deadlineSlot = -1
+        members.untrack(connection)
     }
 
     /// A sweep due `interval` after the last one that runs much later shows
@@ -70,18 +62,7 @@ final class DeadlineSweep {
     }
 
     private func sweep(now: UInt64) {
-        var index = 0
-        while index < members.count {
-            let connection = members[index]
-            if let deadline = connection.deadline, deadline <= now {
-                // The callback may untrack this or other members, or track
-                // new ones: re-read the list after it.
-                untrack(connection)
-                connection.deadlinePassed()
-                continue
-            }
-            index += 1
-        }
+        members.expire(now: now)
         if members.isEmpty {
             isRunning = false
             uv_timer_stop(timer)
@@ -91,9 +72,6 @@ final class DeadlineSweep {
     func close() {
         isClosed = true
         members.removeAll()
-        let handle = UnsafeMutableRawPointer(timer).assumingMemoryBound(to: uv_handle_t.self)
-        uv_close(handle) { handle in
-            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
-        }
+        closeAndFree(timer)
     }
 }

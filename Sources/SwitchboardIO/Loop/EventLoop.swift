@@ -174,6 +174,18 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Runs `task` on this loop's thread and waits until it has run (or
+    /// `timeout` passed): everything queued before it has run too. Returns
+    /// false when the loop was shutting down or the wait timed out. Never
+    /// call it from this loop's own thread.
+    @discardableResult
+    package func runAndWait(timeout: Duration? = nil, _ task: @escaping @Sendable () -> Void) -> Bool {
+        precondition(!inEventLoop, "runAndWait on its own loop would never return")
+        let done = Latch(count: 1)
+        guard execute({ task(); done.countDown() }) else { return false }
+        return done.wait(timeout: timeout)
+    }
+
     private func runQueuedTasks() {
         var batch = tasks.withLock { list in
             let taken = list.items
@@ -258,12 +270,12 @@ public final class EventLoop: @unchecked Sendable {
             for resource in Array(resources.values) { resource.closeForShutdown() }
             forEachConnection { $0.close() }
             deadlines.close()
-            uv_close(UnsafeMutableRawPointer(flushPhase).assumingMemoryBound(to: uv_handle_t.self), nil)
+            uv_close(asHandle(flushPhase), nil)
             // Close the wake-up handle under the lock, so no other thread
             // can be inside uv_async_send on it.
             tasks.withLock { list in
                 list.isClosed = true
-                uv_close(UnsafeMutableRawPointer(wakeUp).assumingMemoryBound(to: uv_handle_t.self), nil)
+                uv_close(asHandle(wakeUp), nil)
             }
             runQueuedTasks()
             closeLeakedHandles()

@@ -40,9 +40,7 @@ public final class LoopTimer: @unchecked Sendable, LoopResource {
         self.handle = nil
         callback = nil
         loop.unregister(self)
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { handle in
-            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
-        }
+        closeAndFree(handle)
     }
 
     func closeForShutdown() { cancel() }

@@ -12,7 +12,7 @@ import Synchronization
 /// Lifetime: the handle keeps the object alive from adoption until libuv's
 /// close callback, then the delegate hears `connectionDidClose` and is
 /// released. Closing is idempotent.
-public final class TCPConnection: @unchecked Sendable {
+public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     public let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     private var delegate: (any TCPConnectionDelegate)?
@@ -136,8 +136,7 @@ public final class TCPConnection: @unchecked Sendable {
             loop.deadlines.untrack(self)
             deadline = nil
             isReading = false  // uv_close stops reading
-            let handle = UnsafeMutableRawPointer(self.handle).assumingMemoryBound(to: uv_handle_t.self)
-            uv_close(handle) { handle in
+            uv_close(asHandle(handle)) { handle in
                 let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
                 connection.apply(.handleClosed)
             }

@@ -205,12 +205,10 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
         // The socket is closed with the last handle, after libuv has
         // stopped watching it.
         poll.pointee.data = UnsafeMutableRawPointer(bitPattern: Int(socket))
-        uv_close(UnsafeMutableRawPointer(retryTimer).assumingMemoryBound(to: uv_handle_t.self)) { handle in
-            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_timer_t.self).deallocate()
-        }
-        uv_close(UnsafeMutableRawPointer(poll).assumingMemoryBound(to: uv_handle_t.self)) { handle in
+        closeAndFree(retryTimer)
+        uv_close(asHandle(poll)) { handle in
             Glibc.close(Int32(Int(bitPattern: handle!.pointee.data)))
-            UnsafeMutableRawPointer(handle!).assumingMemoryBound(to: uv_poll_t.self).deallocate()
+            UnsafeMutableRawPointer(handle!).deallocate()
         }
     }
 

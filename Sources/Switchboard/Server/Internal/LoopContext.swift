@@ -3,7 +3,7 @@ import HTTPTypes
 import Logging
 import SwitchboardIO
 import SwitchboardWire
-import Synchronization
+import SwitchboardSync
 
 /// What every connection on one loop shares: the route table, the
 /// configuration, and a `Date` value cached for the current second.
@@ -15,9 +15,12 @@ final class LoopContext: @unchecked Sendable {
     let pubsub: PubSub
     /// The HTTP timeouts in the loop clock's milliseconds.
     let httpTimers: HTTPConnectionTimers.Settings
-    /// The open WebSocket connections of this loop, readable from the
-    /// thread that stops the server (it waits for them to close).
-    let webSocketCount = Atomic<Int>(0)
+    /// The open WebSocket connections of this loop (counted closed once
+    /// their handler's `onClose` has run).
+    private var webSocketCount = 0
+    /// Told when the last WebSocket of this loop has closed, while the
+    /// server is stopping.
+    private var closedAll: Latch?
     /// zlib streams shared by this loop's compressing connections (each
     /// made when the first one needs it).
     let deflate = LoopDeflate()
@@ -37,19 +40,28 @@ final class LoopContext: @unchecked Sendable {
     var logger: Logger { configuration.logger }
 
     func webSocketOpened() {
-        webSocketCount.add(1, ordering: .relaxed)
+        webSocketCount += 1
     }
 
     func webSocketClosed() {
-        webSocketCount.subtract(1, ordering: .relaxed)
+        webSocketCount -= 1
+        signalIfAllClosed()
+    }
+
+    private func signalIfAllClosed() {
+        guard webSocketCount == 0, let closedAll else { return }
+        self.closedAll = nil
+        closedAll.countDown()
     }
 
     /// Sends 1001 to every WebSocket of this loop and closes each once
-    /// that is written.
-    func closeWebSocketsForShutdown() {
+    /// that is written; counts `closedAll` down once none is left.
+    func closeWebSocketsForShutdown(then closedAll: Latch) {
+        self.closedAll = closedAll
         loop.forEachConnection { connection in
             (connection.currentDelegate as? WebSocketConnection)?.closeForServerShutdown()
         }
+        signalIfAllClosed()
     }
 
     /// The `Date` field value (RFC 9110 §5.6.7 IMF-fixdate), formatted at
