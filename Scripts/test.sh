@@ -8,6 +8,12 @@ Scripts/install-dependencies.sh
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 Scripts/check-layers.sh
 swift build --build-tests
+# Every change of the public API shows in Docs/API/; the DocC catalogs
+# build without a warning (a broken symbol link is one).
+Scripts/check-api.sh
+for target in Switchboard SwitchboardRedis; do
+	swift package generate-documentation --target "$target" --warnings-as-errors >/dev/null
+done
 swift test --skip-build
 
 # The whole suite again under AddressSanitizer (LeakSanitizer included: a

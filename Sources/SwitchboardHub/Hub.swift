@@ -32,7 +32,7 @@ import SwitchboardSync
 ///   subscribe or unsubscribe (for example close the connection), and publish.
 /// - A subscriber is held strongly until it leaves its last topic: call
 ///   ``unsubscribeAll(_:onLoop:)`` when a connection closes.
-public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sendable {
+package final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sendable {
     /// Backplane hooks, read once per topic transition (not on publish).
     private struct Hooks {
         var onTopicCreated: (@Sendable (String) -> Void)?
@@ -40,7 +40,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     }
 
     /// Number of event loops; valid loops are `0..<loopCount`.
-    public let loopCount: Int
+    package let loopCount: Int
     private let directory: TopicDirectory
     private let loops: [LoopSubscriptions<Subscriber>]
     private let schedule: @Sendable (_ loop: Int, _ task: @escaping @Sendable () -> Void) -> Void
@@ -56,7 +56,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     ///   - schedule: runs a task on a loop's thread, FIFO per loop; called with
     ///     a shard lock held (see the type's threading contract).
     ///   - deliver: hands a message to one subscriber, on its loop.
-    public init(
+    package init(
         loopCount: Int,
         shardCount: Int = 64,
         schedule: @escaping @Sendable (_ loop: Int, _ task: @escaping @Sendable () -> Void) -> Void,
@@ -77,14 +77,14 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     /// reach the hooks out of order (removed on loop 1 racing created on loop
     /// 2), so a backplane should treat a hook as "reconsider this topic" and
     /// settle it on one serial queue against ``subscriberCount(of:)``.
-    public var onTopicCreated: (@Sendable (String) -> Void)? {
+    package var onTopicCreated: (@Sendable (String) -> Void)? {
         get { hooks.withLock { $0.onTopicCreated } }
         set { hooks.withLock { $0.onTopicCreated = newValue } }
     }
 
     /// Called with a topic that just lost its last subscriber anywhere (a
     /// backplane UNSUBSCRIBEs from it). Same rules as ``onTopicCreated``.
-    public var onTopicRemoved: (@Sendable (String) -> Void)? {
+    package var onTopicRemoved: (@Sendable (String) -> Void)? {
         get { hooks.withLock { $0.onTopicRemoved } }
         set { hooks.withLock { $0.onTopicRemoved = newValue } }
     }
@@ -100,7 +100,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     /// a concurrent publish may or may not reach it.
     /// - Returns: false if it was already subscribed (nothing changes).
     @discardableResult
-    public func subscribe(_ subscriber: Subscriber, onLoop loop: Int, to topic: String) -> Bool {
+    package func subscribe(_ subscriber: Subscriber, onLoop loop: Int, to topic: String) -> Bool {
         guard table(loop).add(subscriber, to: topic) else { return false }
         if directory.increment(topic, loop: loop) {
             hooks.withLock { $0.onTopicCreated }?(topic)
@@ -114,7 +114,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     /// of messages published earlier and not yet delivered.
     /// - Returns: false if it was not subscribed.
     @discardableResult
-    public func unsubscribe(_ subscriber: Subscriber, onLoop loop: Int, from topic: String) -> Bool {
+    package func unsubscribe(_ subscriber: Subscriber, onLoop loop: Int, from topic: String) -> Bool {
         guard table(loop).remove(subscriber, from: topic) else { return false }
         if directory.decrement(topic, loop: loop) {
             hooks.withLock { $0.onTopicRemoved }?(topic)
@@ -126,7 +126,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     /// Call on `loop`'s thread.
     /// - Returns: the topics it left, in no particular order.
     @discardableResult
-    public func unsubscribeAll(_ subscriber: Subscriber, onLoop loop: Int) -> [String] {
+    package func unsubscribeAll(_ subscriber: Subscriber, onLoop loop: Int) -> [String] {
         let topics = table(loop).removeAll(subscriber)
         guard !topics.isEmpty else { return [] }
         var removed: [String] = []
@@ -151,7 +151,7 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     ///   concurrently may or may not get the message, and delivery itself
     ///   (write queues, slow-consumer policy) is the integrator's.
     @discardableResult
-    public func publish(_ message: Message, to topic: String) -> Int {
+    package func publish(_ message: Message, to topic: String) -> Int {
         directory.withLoops(of: topic) { loop in
             let local = loops[loop]
             let deliver = self.deliver
@@ -162,15 +162,15 @@ public final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Sen
     }
 
     /// Subscribers of `topic` across all loops. Any thread.
-    public func subscriberCount(of topic: String) -> Int {
+    package func subscriberCount(of topic: String) -> Int {
         directory.subscriberCount(of: topic)
     }
 
     /// Topics with at least one subscriber. Any thread.
-    public var topicCount: Int { directory.topicCount }
+    package var topicCount: Int { directory.topicCount }
 
     /// Topics of `subscriber`, sorted. Call on `loop`'s thread.
-    public func topics(of subscriber: Subscriber, onLoop loop: Int) -> [String] {
+    package func topics(of subscriber: Subscriber, onLoop loop: Int) -> [String] {
         table(loop).topics(of: subscriber).sorted()
     }
 

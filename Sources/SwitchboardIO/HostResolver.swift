@@ -7,11 +7,11 @@ import Glibc
 /// loop thread that would stall every connection of the loop. This runs it
 /// on libuv's thread pool (`uv_getaddrinfo`) and calls back on the loop.
 /// Numeric addresses skip the pool.
-public enum HostResolver {
+package enum HostResolver {
     /// Resolves `host` to the addresses a TCP connection to `port` can try,
     /// in the resolver's order (at least one on success). Call on `loop`'s
     /// thread; `completion` runs there too, later (never inside this call).
-    public static func resolve(
+    package static func resolve(
         _ host: String, port: Int, on loop: EventLoop,
         _ completion: @escaping (Result<[SocketAddress], IOError>) -> Void
     ) {

@@ -11,7 +11,7 @@
 /// `ManagedBuffer` whose header is the byte count and whose tail is the
 /// bytes. Copying a `SharedBytes` is a retain, like copying a class
 /// reference, and it is the size of one pointer (also as an `Optional`).
-public struct SharedBytes: @unchecked Sendable {
+package struct SharedBytes: @unchecked Sendable {
     /// Header: the byte count, written once by `create`. Tail: the bytes.
     /// Safe to share across threads (hence `@unchecked Sendable` above,
     /// which `ManagedBuffer` cannot be): both are written only while the
@@ -25,7 +25,7 @@ public struct SharedBytes: @unchecked Sendable {
 
     /// Makes a buffer of `count` bytes, filled in by `initialize` exactly once.
     @inlinable
-    public init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    package init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         precondition(count >= 0, "SharedBytes: negative count")
         // `create` allocates an instance of the class it is called on.
         storage = unsafeDowncast(Storage.create(minimumCapacity: count) { _ in count }, to: Storage.self)
@@ -34,7 +34,7 @@ public struct SharedBytes: @unchecked Sendable {
 
     /// Copies `bytes` into a new buffer.
     @inlinable
-    public init(_ bytes: some Collection<UInt8>) {
+    package init(_ bytes: some Collection<UInt8>) {
         let count = bytes.count
         self.init(count: count) { target in
             let copied = bytes.withContiguousStorageIfAvailable { source in
@@ -47,7 +47,7 @@ public struct SharedBytes: @unchecked Sendable {
     }
 
     /// Copies the UTF-8 of `string` into a new buffer.
-    public init(string: String) {
+    package init(string: String) {
         var string = string
         self = string.withUTF8 { SharedBytes($0) }
     }
@@ -57,11 +57,11 @@ public struct SharedBytes: @unchecked Sendable {
     /// Read through a pointer to the header: the header is never written
     /// after creation, so no exclusivity bookkeeping is needed.
     @inlinable
-    public var count: Int { storage.countPointer.pointee }
+    package var count: Int { storage.countPointer.pointee }
 
     /// Reads the bytes. The pointer is valid while this buffer is alive.
     @inlinable
-    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         defer { _fixLifetime(storage) }
         return try body(UnsafeRawBufferPointer(start: storage.elements, count: count))
     }
@@ -72,7 +72,7 @@ public struct SharedBytes: @unchecked Sendable {
     var baseAddress: UnsafeMutableRawPointer { storage.elements }
 
     /// A copy of the bytes as an array (tests and diagnostics).
-    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+    package var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 }
 
 extension SharedBytes.Storage {

@@ -35,10 +35,9 @@ import Synchronization
 /// should fetch state again after a gap.
 ///
 /// Not supported: TLS to Redis (`rediss://` is refused; use a private
-/// network or a tunnel), Redis Cluster and Sentinel. Host names are
-/// resolved by hiredis with a blocking lookup on the event loop when
-/// (re)connecting: use an IP address, or a name in /etc/hosts, to keep
-/// that instant.
+/// network or a tunnel), Unix sockets, Redis Cluster and Sentinel. Host
+/// names are resolved on libuv's thread pool when (re)connecting
+/// (`HostResolver`), never on the event loop, and each address is tried.
 public final class RedisBackplane: Backplane, @unchecked Sendable {
     public let url: RedisURL
     public let configuration: RedisBackplaneConfiguration

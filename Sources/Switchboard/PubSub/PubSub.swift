@@ -1,4 +1,4 @@
-public import SwitchboardHub
+import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 import Synchronization

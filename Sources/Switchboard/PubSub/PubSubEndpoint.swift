@@ -1,4 +1,4 @@
-public import SwitchboardWire
+import SwitchboardWire
 
 /// Who may connect to a pub/sub endpoint, and what each connection may do.
 /// The hooks run on the connection's loop thread and must not block.

@@ -17,7 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var loopCount: Int
     /// How new connections are spread over the loops.
     public var distribution: ConnectionDistribution
-    /// Kernel listen backlog.
+    /// Kernel listen backlog: connections the kernel queues before they are
+    /// accepted. Default 1024: a burst of a thousand connects.
     public var backlog: Int32
     /// Bytes each loop reads at once into its one receive buffer, shared
     /// by all its connections (so a connection has no read buffer of its
@@ -39,8 +40,8 @@ public struct ServerConfiguration: Sendable {
         port: Int = 8080,
         loopCount: Int = System.defaultLoopCount,
         distribution: ConnectionDistribution = .reusePort,
-        backlog: Int32 = TCPListener.defaultBacklog,
-        readBufferSize: Int = EventLoopGroup.defaultReadBufferSize,
+        backlog: Int32 = 1024,
+        readBufferSize: Int = 64 * 1024,
         http: HTTPConfiguration = HTTPConfiguration(),
         shutdownGracePeriod: Duration = .seconds(2),
         backplane: (any Backplane)? = nil,

@@ -229,7 +229,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Connections are found by walking libuv's own handle list rather than
     /// a registry of ours: one dictionary entry less per connection (idle
     /// memory), and nothing to keep in step with the handles.
-    public func forEachConnection(_ body: (TCPConnection) -> Void) {
+    package func forEachConnection(_ body: (TCPConnection) -> Void) {
         assertInEventLoop()
         var found: [TCPConnection] = []
         withUnsafeMutablePointer(to: &found) { list in
@@ -246,7 +246,7 @@ public final class EventLoop: @unchecked Sendable {
     /// The milliseconds clock that connection timeouts are measured on:
     /// libuv's (cached at the start of each turn) minus the time the loop
     /// itself was late (`stalledMilliseconds`). Loop-bound.
-    public var now: UInt64 { uv_now(uvLoop) - stalledMilliseconds }
+    package var now: UInt64 { uv_now(uvLoop) - stalledMilliseconds }
 
     /// Time the loop could not serve its connections: turns that ran long,
     /// or the thread waiting for a core. A timeout measures a peer's

@@ -2,18 +2,18 @@ internal import CLibUV
 import Synchronization
 
 /// A fixed set of event loops, each on its own thread.
-public final class EventLoopGroup: Sendable {
+package final class EventLoopGroup: Sendable {
     /// The loops, indexed by `EventLoop.index`.
-    public let loops: [EventLoop]
+    package let loops: [EventLoop]
     private let nextIndex = Atomic<Int>(0)
     private let isShutDown = Atomic<Bool>(false)
 
     /// Size of each loop's shared receive buffer: 64 KiB holds many frames
     /// per read, so a busy connection is served in few system calls.
-    public static let defaultReadBufferSize = 64 * 1024
+    package static let defaultReadBufferSize = 64 * 1024
 
     /// Starts `loopCount` loops (default: `System.defaultLoopCount`).
-    public init(loopCount: Int = System.defaultLoopCount, readBufferSize: Int = defaultReadBufferSize) throws(IOError) {
+    package init(loopCount: Int = System.defaultLoopCount, readBufferSize: Int = defaultReadBufferSize) throws(IOError) {
         precondition(loopCount > 0, "an EventLoopGroup needs at least one loop")
         var loops: [EventLoop] = []
         for index in 0..<loopCount {
@@ -24,7 +24,7 @@ public final class EventLoopGroup: Sendable {
     }
 
     /// The next loop in round-robin order.
-    public func next() -> EventLoop {
+    package func next() -> EventLoop {
         loops[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
     }
 
@@ -43,7 +43,7 @@ public final class EventLoopGroup: Sendable {
     }
 
     /// Shuts the group down; throws when any loop had an unclosed handle.
-    public func shutdownGracefully() throws(ShutdownError) {
+    package func shutdownGracefully() throws(ShutdownError) {
         let reports = shutdown()
         let leaked = reports.reduce(0) { $0 + $1.leakedHandles }
         if leaked > 0 || reports.contains(where: { $0.closeResult != 0 }) {

@@ -5,14 +5,14 @@ internal import CLibUV
 /// Create, schedule and cancel it on the loop's thread; the callback runs
 /// there too. Cancel it when done: a timer left running keeps its loop's
 /// shutdown from reporting a clean close. Shutdown closes it regardless.
-public final class LoopTimer: @unchecked Sendable, LoopResource {
-    public let loop: EventLoop
+package final class LoopTimer: @unchecked Sendable, LoopResource {
+    package let loop: EventLoop
     private var handle: UnsafeMutablePointer<uv_timer_t>?
     private var callback: (() -> Void)?
 
     /// Fires `callback` after `milliseconds`, then every `repeating`
     /// milliseconds if that is given.
-    public init(on loop: EventLoop, after milliseconds: UInt64, repeating: UInt64? = nil, _ callback: @escaping () -> Void) {
+    package init(on loop: EventLoop, after milliseconds: UInt64, repeating: UInt64? = nil, _ callback: @escaping () -> Void) {
         loop.assertInEventLoop()
         self.loop = loop
         self.callback = callback
@@ -34,7 +34,7 @@ public final class LoopTimer: @unchecked Sendable, LoopResource {
     }
 
     /// Stops the timer and releases its handle. Idempotent.
-    public func cancel() {
+    package func cancel() {
         loop.assertInEventLoop()
         guard let handle else { return }
         self.handle = nil

@@ -12,8 +12,8 @@ import Synchronization
 /// Lifetime: the handle keeps the object alive from adoption until libuv's
 /// close callback, then the delegate hears `connectionDidClose` and is
 /// released. Closing is idempotent.
-public final class TCPConnection: DeadlineMember, @unchecked Sendable {
-    public let loop: EventLoop
+package final class TCPConnection: DeadlineMember, @unchecked Sendable {
+    package let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     private var delegate: (any TCPConnectionDelegate)?
     // Loop-confined: no concurrent access is possible, so the runtime's
@@ -83,13 +83,13 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     }
 
     /// Whether the connection still accepts writes.
-    public var isOpen: Bool { lifecycle.acceptsWrites }
+    package var isOpen: Bool { lifecycle.acceptsWrites }
 
     /// Bytes queued and not yet handed to the kernel.
-    public var queuedByteCount: Int { queue.byteCount }
+    package var queuedByteCount: Int { queue.byteCount }
 
     /// The peer's address as `host:port`, or `nil` when it cannot be read.
-    public var remoteAddress: SocketAddress? {
+    package var remoteAddress: SocketAddress? {
         guard !lifecycle.isClosingOrClosed else { return nil }
         var storage = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
@@ -153,7 +153,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     // MARK: Reading
 
     /// Sets the delegate and starts delivering reads to it.
-    public func start(delegate: any TCPConnectionDelegate) {
+    package func start(delegate: any TCPConnectionDelegate) {
         loop.assertInEventLoop()
         self.delegate = delegate
         resumeReading()
@@ -164,7 +164,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
 
     /// Hands the connection to another delegate (a protocol upgrade). Reads
     /// continue with the new delegate.
-    public func replaceDelegate(with delegate: any TCPConnectionDelegate) {
+    package func replaceDelegate(with delegate: any TCPConnectionDelegate) {
         loop.assertInEventLoop()
         self.delegate = delegate
     }
@@ -173,18 +173,18 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// the queue was last empty: a peer that stops reading shows up as a
     /// non-empty queue whose progress time stops moving. Loop-confined and
     /// written on every write and flush: unchecked, like the queue.
-    @exclusivity(unchecked) public private(set) var lastWriteProgress: UInt64 = 0
+    @exclusivity(unchecked) package private(set) var lastWriteProgress: UInt64 = 0
 
     /// Stops delivering input (backpressure): the kernel's receive buffer
     /// fills and TCP flow control slows the peer down.
-    public func pauseReading() {
+    package func pauseReading() {
         loop.assertInEventLoop()
         isReadingPausedByDelegate = true
         updateReading()
     }
 
     /// Delivers input again after `pauseReading()`.
-    public func resumeReading() {
+    package func resumeReading() {
         loop.assertInEventLoop()
         isReadingPausedByDelegate = false
         updateReading()
@@ -237,7 +237,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// Calls the delegate's `connectionDeadlinePassed` after `milliseconds`
     /// (late by at most the loop's sweep interval, 50 ms). `nil` cancels.
     /// Only while open: a closing connection keeps its linger deadline.
-    public func setDeadline(after milliseconds: UInt64?) {
+    package func setDeadline(after milliseconds: UInt64?) {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return }
         guard let milliseconds else {
@@ -270,7 +270,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// into a new buffer on the queue. Returns `false` when the connection
     /// no longer accepts writes.
     @discardableResult
-    public func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+    package func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return false }
         if loop.readingConnection === self, count <= EventLoop.corkCapacity {
@@ -311,7 +311,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// Queues `bytes`; they leave in this loop turn's gathered write.
     /// Returns `false` when the connection no longer accepts writes.
     @discardableResult
-    public func write(_ bytes: SharedBytes) -> Bool {
+    package func write(_ bytes: SharedBytes) -> Bool {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return false }
         if loop.readingConnection === self {
@@ -402,7 +402,7 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
 
     /// Sends everything queued, then closes: FIN, then a short wait for the
     /// peer's FIN (see `lingerTimeout`). No further writes are accepted.
-    public func closeAfterFlush() {
+    package func closeAfterFlush() {
         loop.assertInEventLoop()
         // Corked bytes go first; sending them may fail and close.
         if loop.readingConnection === self { flushCork() }
@@ -416,14 +416,14 @@ public final class TCPConnection: DeadlineMember, @unchecked Sendable {
     }
 
     /// Closes at once; queued bytes are dropped. Idempotent.
-    public func close() {
+    package func close() {
         loop.assertInEventLoop()
         apply(.close)
     }
 }
 
 extension TCPConnection: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         "TCPConnection(loop: \(loop.index), queued: \(queue.byteCount))"
     }
 }

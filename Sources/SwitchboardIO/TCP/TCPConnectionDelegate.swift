@@ -2,7 +2,7 @@
 ///
 /// A delegate is held strongly by its connection until the connection has
 /// closed, and released right after ``connectionDidClose(_:error:)``.
-public protocol TCPConnectionDelegate: AnyObject {
+package protocol TCPConnectionDelegate: AnyObject {
     /// Bytes arrived. They live in the loop's shared receive buffer and are
     /// only valid during this call: copy what must outlive it.
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
@@ -18,8 +18,8 @@ public protocol TCPConnectionDelegate: AnyObject {
 }
 
 extension TCPConnectionDelegate {
-    public func connectionDidReachEndOfInput(_ connection: TCPConnection) { connection.close() }
-    public func connectionDeadlinePassed(_ connection: TCPConnection) { connection.close() }
-    public func connectionDidDrain(_ connection: TCPConnection) {}
-    public func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
+    package func connectionDidReachEndOfInput(_ connection: TCPConnection) { connection.close() }
+    package func connectionDeadlinePassed(_ connection: TCPConnection) { connection.close() }
+    package func connectionDidDrain(_ connection: TCPConnection) {}
+    package func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
 }

@@ -20,19 +20,19 @@ public struct ConnectionDistribution: Sendable, Hashable, CustomStringConvertibl
 }
 
 /// A listening TCP socket whose accepted connections land on a group's loops.
-public final class TCPListener: Sendable {
+package final class TCPListener: Sendable {
     /// The address actually bound (with the real port when 0 was asked).
-    public let address: SocketAddress
+    package let address: SocketAddress
     private let acceptors: [Acceptor]
 
     /// Listen backlog: connections the kernel queues before they are
     /// accepted. 1024 absorbs a burst of a thousand connects.
-    public static let defaultBacklog: Int32 = 1024
+    package static let defaultBacklog: Int32 = 1024
 
     /// Binds and listens at once (so connections queue in the kernel from
     /// this point on); the loops start accepting on their next turn.
     /// `onAccept` runs on the loop that owns the new connection.
-    public init(
+    package init(
         address: SocketAddress,
         group: EventLoopGroup,
         distribution: ConnectionDistribution = .reusePort,
@@ -68,7 +68,7 @@ public final class TCPListener: Sendable {
 
     /// Stops accepting. Connections already accepted are not affected.
     /// Safe from any thread.
-    public func close() {
+    package func close() {
         for acceptor in acceptors {
             acceptor.loop.execute { acceptor.close() }
         }

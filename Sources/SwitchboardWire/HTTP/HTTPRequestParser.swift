@@ -13,8 +13,9 @@
 /// its storage, so an idle keep-alive connection holds no heap; consumed prefixes are
 /// compacted away before new bytes are appended, so pipelining does not grow the buffer.
 ///
-/// Not handled here: `Expect: 100-continue` (the head is only reported with its complete
-/// body), and CONNECT tunnels (a CONNECT request does not pause the parser).
+/// `Expect: 100-continue`: the head is reported with its complete body, so the parser says
+/// when a request waits for the interim response (``isAwaitingContinue``) and the connection
+/// sends it. Not handled: CONNECT tunnels (a CONNECT request does not pause the parser).
 public struct HTTPRequestParser: Sendable {
     private enum Phase: Sendable {
         /// Scanning a request head; also the idle state between requests.

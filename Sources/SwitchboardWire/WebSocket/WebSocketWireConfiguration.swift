@@ -7,8 +7,9 @@ public struct WebSocketWireConfiguration: Sendable {
     /// (RFC 6455 §7.4.1, §10.4). For a compressed message this bounds the compressed bytes;
     /// the layer that inflates must bound the inflated size itself.
     ///
-    /// The default, 16 MiB, is what the bench protocol requires to be accepted; lower it for
-    /// chat-sized messages, since a connection may buffer up to this much.
+    /// The default, 16 MiB, suits a session used on its own (benchmarks, tools); servers set
+    /// their route's limit (Switchboard's default is 1 MiB), since a connection may buffer up
+    /// to this much.
     public var maxMessageSize: Int
 
     /// Whether RSV1 may be set on the first frame of a data message, marking it compressed
