@@ -119,7 +119,7 @@ let package = Package(
             name: "SwitchboardIOTests", dependencies: ["SwitchboardIO", "SwitchboardSync", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport"],
+            dependencies: ["Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport"],
             exclude: ["Clients"],
             swiftSettings: strictSettings
         ),

@@ -32,6 +32,7 @@ public final class DeflateDecompressor {
     deinit {
         inflateEnd(stream)
         stream.deallocate()
+        scratch.deallocate()
     }
 
     /// Inflates one whole message. Throws ``DeflateError/tooLarge`` when it
@@ -42,17 +43,18 @@ public final class DeflateDecompressor {
     /// empty message fits.
     public func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(DeflateError) -> [UInt8] {
         let limit = max(limit, 0)
-        var output: [UInt8] = []
-        var outcome = inflate(input, into: &output, limit: limit)
+        var produced = 0
+        defer { releaseLargeScratch() }
+        var outcome = inflate(input, produced: &produced, limit: limit)
         if outcome == .consumed {
-            outcome = Self.flushTail.withUnsafeBytes { inflate($0, into: &output, limit: limit) }
+            outcome = Self.flushTail.withUnsafeBytes { inflate($0, produced: &produced, limit: limit) }
         }
         switch outcome {
         case .consumed, .ended:
             // A sender may end a message with a final block; the stream then
             // starts over for the next message.
             if outcome == .ended || !contextTakeover { inflateReset(stream) }
-            return output
+            return Array(UnsafeRawBufferPointer(rebasing: scratch[0..<produced]))
         case .failed(let error):
             inflateReset(stream)
             throw error
@@ -67,8 +69,30 @@ public final class DeflateDecompressor {
         case failed(DeflateError)
     }
 
-    /// Feeds `input` to zlib until it is consumed or the stream ends.
-    private func inflate(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], limit: Int) -> Outcome {
+    /// Where messages are inflated before they are copied out once: grown by
+    /// doubling, kept between messages up to `retainedScratch` bytes.
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private static let retainedScratch = 64 * 1024
+
+    private func growScratch(to size: Int) {
+        guard size > scratch.count else { return }
+        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        if let base = scratch.baseAddress {
+            grown.baseAddress!.copyMemory(from: base, byteCount: scratch.count)
+            scratch.deallocate()
+        }
+        scratch = grown
+    }
+
+    private func releaseLargeScratch() {
+        guard scratch.count > Self.retainedScratch else { return }
+        scratch.deallocate()
+        scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
+
+    /// Feeds `input` to zlib until it is consumed or the stream ends; what it
+    /// writes goes to `scratch` after the `produced` bytes already there.
+    private func inflate(_ input: UnsafeRawBufferPointer, produced: inout Int, limit: Int) -> Outcome {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
         defer {
@@ -78,18 +102,15 @@ public final class DeflateDecompressor {
         while true {
             // One byte of room past the limit tells "exactly at the limit"
             // from "over it" without inflating any further (none past Int.max).
-            let allowed = limit - output.count
-            let room = min(max(input.count * 4, 4096, output.count), allowed < Int.max ? allowed + 1 : allowed)
-            let before = output.count
-            output.append(contentsOf: repeatElement(0, count: room))
-            let (status, left): (Int32, uInt) = output.withUnsafeMutableBytes { bytes in
-                stream.pointee.next_out = (bytes.baseAddress! + before).assumingMemoryBound(to: Bytef.self)
-                stream.pointee.avail_out = uInt(room)
-                let status = CZlib.inflate(stream, Z_SYNC_FLUSH)
-                return (status, stream.pointee.avail_out)
-            }
-            output.removeLast(Int(left))
-            if output.count > limit { return .failed(.tooLarge) }
+            let allowed = limit - produced
+            let room = min(max(input.count * 4, 4096, produced), allowed < Int.max ? allowed + 1 : allowed, Int(uInt.max))
+            growScratch(to: produced + room)
+            stream.pointee.next_out = (scratch.baseAddress! + produced).assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(room)
+            let status = CZlib.inflate(stream, Z_SYNC_FLUSH)
+            let left = Int(stream.pointee.avail_out)
+            produced += room - left
+            if produced > limit { return .failed(.tooLarge) }
             switch status {
             case Z_STREAM_END:
                 return .ended

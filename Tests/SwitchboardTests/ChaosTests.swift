@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SwitchboardIO
+import SwitchboardSync
 import Synchronization
 import Testing
 import TestSupport
@@ -323,8 +325,8 @@ struct ChaosTests {
         // Everything the run opened is closed within a few seconds: the
         // client has closed all its sockets, so no connection waits for
         // longer than the 2 s linger.
-        #expect(await eventually(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } },
-                "live connections per loop: \(loops.map(\.liveConnectionCount))")
+        let released = await eventually(seconds: 5) { loops.allSatisfy { $0.liveConnectionCount == 0 } }
+        #expect(released, "live connections per loop: \(loops.map(\.liveConnectionCount)); \(Self.connectionStates(loops))")
         var after = baseline
         // The server's own sockets: exact even while other tests open and
         // close descriptors in this process.
@@ -350,5 +352,16 @@ struct ChaosTests {
         stopped = true
         #expect(throws: Never.self) { try server.stop() }
         #expect(loops.allSatisfy { $0.liveConnectionCount == 0 })
+    }
+
+    /// What each connection still open on `loops` is doing, for a failure message.
+    static func connectionStates(_ loops: [EventLoop]) -> String {
+        let states = Locked<[String]>([])
+        for loop in loops {
+            loop.runAndWait(timeout: .seconds(5)) {
+                loop.forEachConnection { connection in states.withLock { $0.append(connection.description) } }
+            }
+        }
+        return states.withLock { $0.joined(separator: "; ") }
     }
 }

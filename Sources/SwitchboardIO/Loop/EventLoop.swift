@@ -136,6 +136,10 @@ public final class EventLoop: @unchecked Sendable {
         sigaddset(&pipe, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipe, nil)
         uv_run(uvLoop, UV_RUN_DEFAULT)
+        // Flushes scheduled by the last close callbacks (a handler writing
+        // to another socket as its own closes) never run now: let go of the
+        // connections they hold.
+        pendingFlushes.removeAll()
         closeReport = LoopCloseReport(
             leakedHandles: leakedHandleCount,
             closeResult: uv_loop_close(uvLoop)

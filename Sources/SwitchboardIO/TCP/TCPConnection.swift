@@ -423,7 +423,11 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
 }
 
 extension TCPConnection: CustomStringConvertible {
+    /// The state a leak or a stuck connection is diagnosed from (on its loop).
     package var description: String {
-        "TCPConnection(loop: \(loop.index), queued: \(queue.byteCount))"
+        let delegateName = delegate.map { String(describing: type(of: $0)) } ?? "none"
+        return "TCPConnection(loop: \(loop.index), phase: \(lifecycle.phase), queued: \(queue.byteCount), "
+            + "writing: \(writeRequest != nil), reading: \(isReading), paused: \(isReadingPausedByDelegate), "
+            + "deadline: \(deadline.map { "\(Int64($0) - Int64(loop.now)) ms" } ?? "none"), delegate: \(delegateName))"
     }
 }

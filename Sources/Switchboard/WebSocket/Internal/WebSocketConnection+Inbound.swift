@@ -27,7 +27,16 @@ extension WebSocketConnection {
         return false
     }
 
+    /// What one connection may hand its handler in one turn of its loop
+    /// before the others get theirs: payload bytes, with each message
+    /// counted at least `turnCostPerMessage`. Without it a peer sending
+    /// compressed messages that inflate a thousandfold, or a flood of tiny
+    /// ones, holds the loop for as long as it keeps sending.
+    static let turnBudget = 4 << 20
+    static let turnCostPerMessage = 256
+
     func deliverEvents() {
+        var budget = Self.turnBudget
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
         while lifecycle.phase != .ended, tcp.isOpen, let event = session.nextEvent() {
@@ -42,6 +51,7 @@ extension WebSocketConnection {
                     payload = inflated
                 }
                 timers.messageArrived(now: tcp.loop.now)
+                budget -= max(payload.count, Self.turnCostPerMessage)
                 if opcode == .text {
                     sink?.text(String(decoding: payload, as: UTF8.self))
                 } else {
@@ -56,9 +66,37 @@ extension WebSocketConnection {
             case .failed(let code, let reason):
                 apply(.failed(code, reason: reason))
             }
+            if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
+                yieldTurn()
+                break
+            }
         }
         writeSessionBytes()
         applyReadBackpressure()
+        scheduleDeadline()
+    }
+
+    /// The turn's budget is spent: stop reading, and go on with what the
+    /// session already holds on a later turn, after the loop has served
+    /// its other connections.
+    func yieldTurn() {
+        guard !isYielding else { return }
+        isYielding = true
+        tcp.pauseReading()
+        tcp.loop.execute { [self] in
+            isYielding = false
+            deliverEvents()
+            resumeReadingIfAllowed()
+        }
+    }
+
+    /// Reads again unless the turn was yielded or the peer still has more
+    /// than half of `maxQueuedBytes` to read.
+    func resumeReadingIfAllowed() {
+        guard tcp.isOpen, tcp.isReadingPaused, !isYielding, tcp.queuedByteCount <= configuration.maxQueuedBytes / 2 else { return }
+        // A pong held up in the unread input is not the peer's fault.
+        timers.readingResumed(now: tcp.loop.now)
+        tcp.resumeReading()
         scheduleDeadline()
     }
 
@@ -73,11 +111,7 @@ extension WebSocketConnection {
     }
 
     func connectionDidDrain(_ connection: TCPConnection) {
-        guard tcp.isReadingPaused else { return }
-        // A pong held up in the unread input is not the peer's fault.
-        timers.readingResumed(now: tcp.loop.now)
-        tcp.resumeReading()
-        scheduleDeadline()
+        resumeReadingIfAllowed()
     }
 
     /// Inflates a compressed message (RFC 7692 §7.2.2) within the size

@@ -69,6 +69,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     var inputAfterClose: UInt32 = 0
     /// Whether the connection may be in the hub's tables.
     var hasSubscriptions = false
+    /// Delivery was left for a later turn of the loop (`yieldTurn`).
+    var isYielding = false
 
     // MARK: Lifecycle
 
