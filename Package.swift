@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "SwitchboardFuzzTargets",
             dependencies: [
-                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis",
+                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/SwitchboardFuzzTargets",

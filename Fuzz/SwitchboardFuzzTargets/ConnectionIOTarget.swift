@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import Switchboard
+import TestSupport
 import SwitchboardIO
 import SwitchboardWire
 
@@ -108,7 +109,7 @@ enum FuzzedServer {
         }
         server.webSocket("/echo", configuration: quick, handler: FuzzEcho())
         server.webSocket("/deflate", configuration: compressing, handler: FuzzEcho())
-        server.webSocket("/topic/:name", configuration: dropping, handler: FuzzTopicMember(pubsub: server.pubsub))
+        server.webSocket("/topic/:name", configuration: dropping, handler: PublishingMember(pubsub: server.pubsub))
         server.pubsubEndpoint("/pubsub", configuration: quick, authorizer: PubSubAuthorizer())
         return server
     }
@@ -128,15 +129,6 @@ struct FuzzEcho: WebSocketHandler {
         }
     }
     func onBinary(_ socket: WebSocket<Void>, _ data: [UInt8]) { socket.send(binary: data) }
-}
-
-/// Subscribes to its topic and publishes what it receives there.
-struct FuzzTopicMember: WebSocketHandler {
-    let pubsub: PubSub
-    func authenticate(_ request: Request) throws -> String { request.parameters["name"] ?? "" }
-    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
-    func onText(_ socket: WebSocket<String>, _ text: String) { pubsub.publish(socket.userData, text: text) }
-    func onBinary(_ socket: WebSocket<String>, _ data: [UInt8]) { pubsub.publish(socket.userData, binary: data) }
 }
 
 /// Up to four raw client sockets driven by the program.

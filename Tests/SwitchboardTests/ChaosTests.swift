@@ -7,16 +7,6 @@ import Testing
 import TestSupport
 @testable import Switchboard
 
-/// Subscribes each connection to /topic/NAME's NAME and publishes what it
-/// sends there, the sender included, opcode kept (BenchHost's TopicMember).
-struct PublishingMember: WebSocketHandler {
-    let pubsub: PubSub
-    func authenticate(_ request: Request) throws -> String { request.parameters["name"] ?? "" }
-    func onOpen(_ socket: WebSocket<String>) { socket.subscribe(socket.userData) }
-    func onText(_ socket: WebSocket<String>, _ text: String) { pubsub.publish(socket.userData, text: text) }
-    func onBinary(_ socket: WebSocket<String>, _ data: [UInt8]) { pubsub.publish(socket.userData, binary: data) }
-}
-
 /// How long and how hard the chaos client runs, from the environment.
 ///
 /// - default (CI): 2,000 chaos connections, 32 at a time; typically well
@@ -334,14 +324,19 @@ struct ChaosTests {
             after = ProcessFootprint.measure(serverPort: port)
             return after.serverSockets == baseline.serverSockets
         }, "server sockets: \(after.serverSockets), baseline \(baseline.serverSockets)")
-        // All descriptors: exact too, since the warm-up opened what the
-        // test machinery keeps (Dispatch's epoll and timer descriptors for
-        // Process). Tests running in parallel in this process can hold
-        // some at that moment; it waits 5 s for them.
-        #expect(await eventually(seconds: 5) {
-            after = ProcessFootprint.measure(serverPort: port)
-            return after.descriptors <= baseline.descriptors
-        }, "\(after.descriptors) descriptors, baseline \(baseline.descriptors); new: \(ProcessFootprint.listDescriptors().filter { !baselineDescriptors.contains($0) })")
+        // All descriptors of the process: exact only when nothing else runs
+        // in it (soaks, or CHAOS_EXACT_DESCRIPTORS=1 with this suite alone);
+        // beside the rest of the suite other tests' sockets and loops come
+        // and go, and the server's own sockets above are what it owns.
+        let exactDescriptors = ProcessInfo.processInfo.environment["CHAOS_EXACT_DESCRIPTORS"] == "1" || settings.duration != nil
+        if exactDescriptors {
+            let closedAll: Bool = await eventually(seconds: 5) {
+                after = ProcessFootprint.measure(serverPort: port)
+                return after.descriptors <= baseline.descriptors
+            }
+            let opened: [String] = ProcessFootprint.listDescriptors().filter { !baselineDescriptors.contains($0) }
+            #expect(closedAll, "\(after.descriptors) descriptors, baseline \(baseline.descriptors); new: \(opened)")
+        }
         trimHeap()
         after = ProcessFootprint.measure(serverPort: port)
         #expect(after.residentBytes <= baseline.residentBytes + Self.residentTolerance,
