@@ -28,6 +28,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `Server` is a `Service` of a `ServiceGroup`; no SwiftNIO in it.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // `swift package generate-documentation` for the DocC catalogs; a
         // plugin only, nothing of it is built into the library.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -66,6 +68,7 @@ let package = Package(
                 "SwitchboardWire", "SwitchboardIO", "SwitchboardHub", "SwitchboardDeflate", "SwitchboardSync",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -85,7 +88,16 @@ let package = Package(
             name: "BenchHost", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/BenchHost", swiftSettings: strictSettings),
         .executableTarget(
             name: "ChatRoom", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/ChatRoom", swiftSettings: strictSettings),
-        .executableTarget(name: "Ticker", dependencies: ["Switchboard"], path: "Examples/Ticker", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "Ticker",
+            dependencies: [
+                "Switchboard",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/Ticker",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(name: "ExistingApp", dependencies: ["Switchboard"], path: "Examples/ExistingApp", swiftSettings: strictSettings),
 
         // MARK: Fuzzing (Fuzz/README.md)
@@ -119,7 +131,11 @@ let package = Package(
             name: "SwitchboardIOTests", dependencies: ["SwitchboardIO", "SwitchboardSync", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport"],
+            dependencies: [
+                "Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             exclude: ["Clients"],
             swiftSettings: strictSettings
         ),

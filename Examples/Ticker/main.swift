@@ -3,13 +3,17 @@
 //   swift run Ticker                  # then open http://127.0.0.1:8080/
 //   PORT=9000 swift run Ticker
 //
-// A thread of the application's own (PriceFeed.swift) publishes a made-up
-// price for each symbol to `ticks.SYMBOL` four times a second. The page
+// A service of the application's own (PriceFeed.swift) publishes a made-up
+// price for each symbol to `ticks.SYMBOL` four times a second; it and the
+// server run side by side in one swift-service-lifecycle `ServiceGroup`,
+// which stops both on SIGTERM or SIGINT (WebSocket clients get 1001). The page
 // (Page.swift) subscribes with the hosted JavaScript client and draws the
 // symbols you pick. Other services push events with a JSON body:
 //
 //   curl -d '{"headline":"Markets open"}' 127.0.0.1:8080/publish/events.news
 import Foundation
+import Logging
+import ServiceLifecycle
 import Switchboard
 
 let port = ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
@@ -45,10 +49,13 @@ server.router.post("/publish/:topic") { request in
     return .json(#"{"subscribers":\#(subscribers)}"#)
 }
 
-PriceFeed(symbols: symbols, ticksPerSecond: 4).start(publishingTo: server.pubsub)
-
+let group = ServiceGroup(
+    services: [server, PriceFeed(symbols: symbols, ticksPerSecond: 4, pubsub: server.pubsub)],
+    gracefulShutdownSignals: [.sigterm, .sigint],
+    logger: Logger(label: "ticker")
+)
 do {
-    try server.runUntilTerminated()
+    try await group.run()
 } catch {
     FileHandle.standardError.write(Data("Ticker: \(error)\n".utf8))
     exit(1)

@@ -37,7 +37,7 @@ package struct SharedBytes: @unchecked Sendable {
     package init(_ bytes: some Collection<UInt8>) {
         let count = bytes.count
         self.init(count: count) { target in
-            let copied = bytes.withContiguousStorageIfAvailable { source in
+            let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
                 target.copyMemory(from: UnsafeRawBufferPointer(source))
             }
             if copied == nil {

@@ -23,7 +23,7 @@ final class Chromium {
         logFile = folder.appendingPathComponent("chromium.log")
         let profile = folder.appendingPathComponent("profile")
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         process.executableURL = URL(fileURLWithPath: Self.path)
         process.arguments = [

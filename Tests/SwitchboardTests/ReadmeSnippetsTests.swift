@@ -1,3 +1,5 @@
+import Logging
+import ServiceLifecycle
 import Testing
 import TestSupport
 import Switchboard
@@ -17,6 +19,16 @@ private struct Chat: WebSocketHandler {
 
 private struct Feed: WebSocketHandler {
     func onOpen(_ socket: WebSocket<Void>) { socket.subscribe("prices") }
+}
+
+private struct PriceFeed: Service {
+    let pubsub: PubSub
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            pubsub.publish("ticks.ACME", json: #"{"price":\#(Double.random(in: 90...110))}"#)
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
 }
 
 private func lookUpUser(_ token: String) -> String? { token == "t0ken" ? "ann" : nil }
@@ -65,5 +77,25 @@ struct ReadmeSnippetsTests {
         defer { try? server.stop() }
         let feed = try TestWebSocket(port: port, path: "/feed", headers: ["Sec-WebSocket-Extensions: permessage-deflate"])
         #expect(feed.response.header("sec-websocket-extensions")?.hasPrefix("permessage-deflate") == true)
+    }
+
+    @Test func theServiceGroupRunsAsWritten() async throws {
+        let server = Server(configuration: ServerConfiguration(port: 0, drainDelay: .milliseconds(200)))
+        server.pubsubEndpoint("/prices", authorizer: PubSubAuthorizer())
+        server.router.get("/health") { _ in server.isDraining ? Response(status: .serviceUnavailable) : .text("ok") }
+        let group = ServiceGroup(services: [server, PriceFeed(pubsub: server.pubsub)], logger: Logger(label: "app"))
+        let running = Task { try await group.run() }
+        // Long: the suite's synchronous tests may hold the pool's threads.
+        try #require(await eventually(seconds: 180) { server.address != nil })
+        let port = server.address!.port
+        let tick = try await onOwnThread {
+            let client = try TestWebSocket(port: port, path: "/prices")
+            client.socket.timeoutMilliseconds = 180_000
+            try client.send(text: #"{"type":"subscribe","topic":"ticks.ACME"}"#)
+            return try client.receiveNonPing().text
+        }
+        #expect(tick.hasPrefix(#"{"type":"message","topic":"ticks.ACME","data":{"price":"#), "\(tick)")
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }

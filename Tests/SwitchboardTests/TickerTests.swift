@@ -48,6 +48,30 @@ struct TickerTests {
         #expect(try socket.tickerReply() == ["type": "ack", "id": 3])
     }
 
+    /// The example runs the server and its price feed in one
+    /// `ServiceGroup`: SIGTERM shuts both down gracefully.
+    @Test(.timeLimit(.minutes(1)))
+    func sigtermStopsTheServiceGroupGracefully() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        let clients = try (0..<3).map { _ in try TestWebSocket(port: ticker.port, path: "/prices") }
+        for client in clients {
+            try client.send(text: #"{"type":"subscribe","topic":"ticks.MSFT","id":1}"#)
+            #expect(try client.tickerReply() == ["type": "ack", "id": 1])
+        }
+        kill(ticker.process.processIdentifier, SIGTERM)
+        for client in clients {
+            // Ticks may still come first; then the server's 1001.
+            var frame = try client.receiveNonPing()
+            while frame.opcode == 0x1 { frame = try client.receiveNonPing() }
+            #expect(frame.opcode == 0x8 && frame.closeCode == 1001)
+            try? client.send(opcode: .close, Array(frame.payload.prefix(2)))
+            client.socket.close()
+        }
+        ticker.process.waitUntilExit()
+        #expect(ticker.process.terminationReason == .exit && ticker.process.terminationStatus == 0)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func anotherServicePublishesOverHTTP() throws {
         let ticker = try ExampleProcess("Ticker")

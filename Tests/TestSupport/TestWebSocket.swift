@@ -2,7 +2,10 @@ public import SwitchboardWire
 
 /// A minimal WebSocket client over `TestSocket`, for exact control of the
 /// bytes: masked frames out, server frames parsed back.
-public final class TestWebSocket {
+///
+/// Sendable so that async tests can do its blocking calls on a thread of
+/// their own; it is used by one thread at a time.
+public final class TestWebSocket: @unchecked Sendable {
     public let socket: TestSocket
     public let response: TestResponse
 

@@ -1,4 +1,4 @@
-public import HTTPTypes
+import HTTPTypes
 
 /// The browser client of the pub/sub endpoint's JSON protocol
 /// (Docs/client-protocol.md), embedded as source so a deployed binary needs

@@ -19,12 +19,34 @@ public final class Server: Sendable {
     /// Topics: subscribe WebSocket connections, publish from any thread.
     public let pubsub: PubSub
     private let state = Locked(State.idle)
+    /// Fires when `stop()` has finished.
+    let stopped = OneShotSignal()
+    private let draining = Atomic(false)
 
     private enum State {
         case idle
         case running(EventLoopGroup, TCPListener, [LoopContext])
         case stopped
     }
+
+    enum Phase { case idle, running, stopped }
+
+    var phase: Phase {
+        state.withLock { state in
+            switch state {
+            case .idle: .idle
+            case .running: .running
+            case .stopped: .stopped
+            }
+        }
+    }
+
+    /// True from the moment a graceful shutdown begins (a `ServiceGroup`'s,
+    /// or the signal `runUntilTerminated()` waits for) until the server
+    /// has stopped. During `ServerConfiguration.drainDelay` the server still
+    /// serves and accepts everyone; a health route that answers 503 while
+    /// this is true lets a load balancer take the instance out first.
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
@@ -96,12 +118,14 @@ public final class Server: Sendable {
     /// `shutdownGracePeriod` for their connections to close.
     /// Throws when a loop was left with a handle nobody closed (a bug).
     public func stop() throws(ShutdownError) {
+        defer { stopped.fire() }
         let running: (EventLoopGroup, TCPListener, [LoopContext])? = state.withLock { state in
             defer { state = .stopped }
             if case .running(let group, let listener, let contexts) = state { return (group, listener, contexts) }
             return nil
         }
         guard let (group, listener, contexts) = running else { return }
+        draining.store(true, ordering: .relaxed)
         listener.close()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
@@ -118,7 +142,30 @@ public final class Server: Sendable {
         try group.shutdownGracefully()
     }
 
-    /// Starts, then blocks until SIGINT or SIGTERM, then stops.
+    /// `stop()` for async code: the same steps, waited for on a thread of
+    /// their own, so the grace period and joining the loops' threads never
+    /// hold a thread of Swift's cooperative pool.
+    public func stop() async throws(ShutdownError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, ShutdownError>, Never>) in
+            runOnDetachedThread {
+                continuation.resume(returning: Result { () throws(ShutdownError) in try self.stop() })
+            }
+        }
+        try result.get()
+    }
+
+    /// Waits `drainDelay` (serving all the while), then stops.
+    func drainAndStop() async throws(ShutdownError) {
+        draining.store(true, ordering: .relaxed)
+        // Cut short when the task is cancelled: then nobody waits for a drain.
+        try? await Task.sleep(for: configuration.drainDelay)
+        try await stop()
+    }
+
+    /// Starts, then blocks until SIGINT or SIGTERM, then waits
+    /// `drainDelay` and stops. For a program that runs nothing else; in a
+    /// `ServiceGroup` (which handles the signals itself) run the server as
+    /// one of its services instead.
     ///
     /// The two signals are blocked before the loop threads start (threads
     /// inherit the mask), so only this thread receives them, in `sigwait`.
@@ -131,7 +178,14 @@ public final class Server: Sendable {
         try start()
         var received: Int32 = 0
         sigwait(&signals, &received)
-        configuration.logger.info("stopping", metadata: ["signal": "\(received)"])
+        configuration.logger.info("stopping", metadata: ["signal": "\(received)", "drain": "\(configuration.drainDelay)"])
+        draining.store(true, ordering: .relaxed)
+        if configuration.drainDelay > .zero {
+            let (seconds, attoseconds) = configuration.drainDelay.components
+            var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+            var remaining = timespec()
+            while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+        }
         try stop()
     }
 }
@@ -147,8 +201,26 @@ extension Server {
     }
 }
 
+extension Server: CustomStringConvertible {
+    /// What a `ServiceGroup`'s log lines call the server, e.g.
+    /// `Switchboard.Server(127.0.0.1:8080, 2 loops)`.
+    public var description: String {
+        state.withLock { state in
+            switch state {
+            case .idle: "Switchboard.Server(\(configuration.host):\(configuration.port), not started)"
+            case .running(let group, let listener, _): "Switchboard.Server(\(listener.address), \(group.loops.count) loops)"
+            case .stopped: "Switchboard.Server(stopped)"
+            }
+        }
+    }
+}
+
 public enum ServerError: Error, Sendable {
     case alreadyStarted
     /// The server is not running (not started yet, or stopped).
     case notRunning
+    /// The server stopped while it ran as a service, without its group
+    /// asking (someone called `stop()`): thrown by `run()` so that the
+    /// group notices and shuts down the rest.
+    case stoppedOutsideItsGroup
 }

@@ -29,6 +29,13 @@ public struct ServerConfiguration: Sendable {
     /// How long `stop()` waits for WebSocket connections to finish their
     /// close after the 1001. Default 2 s.
     public var shutdownGracePeriod: Duration
+    /// On a graceful shutdown (a `ServiceGroup`'s, or the signal
+    /// `runUntilTerminated()` waits for), how long the server goes on
+    /// serving, and accepting, before the 1001s go out: time for a load
+    /// balancer to take the instance out of rotation (answer 503 on its
+    /// health check while `Server.isDraining`). `stop()` itself does not
+    /// wait. Default 0.
+    public var drainDelay: Duration
     /// Carries publishes to and from other Switchboard processes (the
     /// Redis backplane). Default `nil`: one process, nothing to run.
     public var backplane: (any Backplane)?
@@ -44,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         readBufferSize: Int = 64 * 1024,
         http: HTTPConfiguration = HTTPConfiguration(),
         shutdownGracePeriod: Duration = .seconds(2),
+        drainDelay: Duration = .zero,
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
@@ -55,6 +63,7 @@ public struct ServerConfiguration: Sendable {
         self.readBufferSize = readBufferSize
         self.http = http
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.drainDelay = drainDelay
         self.backplane = backplane
         self.logger = logger
     }
