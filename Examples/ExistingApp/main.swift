@@ -9,7 +9,10 @@
 // an event after every change. Browsers then follow the list with
 //
 //   const client = new Switchboard.Client("/realtime");
-//   client.subscribe("todos", ({ event, todo }) => render(event, todo));
+//   client.subscribe("todos", ({ event, todo, version }) => render(event, todo));
+//
+// as the page at / does (Page.swift): open it in two windows, change the
+// list in one (or with curl), and the other follows.
 import Foundation
 import Switchboard
 
@@ -59,7 +62,14 @@ func id(_ request: Request) throws -> Int {
 }
 
 server.router.get("/health") { _ in .text("ok") }
-server.router.get("/todos") { _ in .json(json(todos.all)) }
+server.router.get("/") { _ in .html(page) }
+server.router.get("/todos") { _ in
+    let (list, version) = todos.all
+    // The version of the list: a page applies only the events after it.
+    var response = Response.json(json(list))
+    response.headerFields[.eTag] = "\"\(version)\""
+    return response
+}
 server.router.post("/todos") { request in
     guard let title = try input(request).title else { throw HTTPError(.badRequest, "a todo needs a title") }
     return .json(json(todos.create(title: title)), status: .created)

@@ -82,6 +82,13 @@ struct ConnectionLifecycleTests {
         ]
         let order: [ConnectionLifecycle.Phase] = [.open, .flushing, .lingering, .closing, .closed]
         var explored = 0
+        // Violations are collected and checked once: an `#expect` per
+        // explored state would cost more than the exploration (a minute
+        // under the sanitizers).
+        var violations: [String] = []
+        func check(_ condition: Bool, _ what: @autoclosure () -> String) {
+            if !condition && violations.count < 20 { violations.append(what()) }
+        }
 
         func explore(_ lifecycle: ConnectionLifecycle, _ closes: Int, _ finishes: Int, depth: Int) {
             explored += 1
@@ -93,21 +100,23 @@ struct ConnectionLifecycleTests {
                 let action = next.handle(event)
                 let newCloses = closes + (action == .closeHandle ? 1 : 0)
                 let newFinishes = finishes + (action == .finish ? 1 : 0)
-                #expect(newCloses <= 1, "uv_close twice after \(event) in \(lifecycle.phase)")
-                #expect(newFinishes <= 1)
-                #expect(action != .finish || event == .handleClosed)
-                #expect(order.firstIndex(of: next.phase)! >= order.firstIndex(of: lifecycle.phase)!, "phase went back")
+                check(newCloses <= 1, "uv_close twice after \(event) in \(lifecycle.phase)")
+                check(newFinishes <= 1, "finished twice after \(event) in \(lifecycle.phase)")
+                check(action != .finish || event == .handleClosed, "finished on \(event), not on the close callback")
+                check(order.firstIndex(of: next.phase)! >= order.firstIndex(of: lifecycle.phase)!,
+                      "phase went back from \(lifecycle.phase) to \(next.phase) on \(event)")
                 if lifecycle.isClosingOrClosed {
-                    #expect(action == .none || action == .finish, "\(action) after uv_close")
-                    #expect(!next.acceptsWrites && !next.sendsQueuedBytes && !next.readsInput)
+                    check(action == .none || action == .finish, "\(action) after uv_close")
+                    check(!next.acceptsWrites && !next.sendsQueuedBytes && !next.readsInput, "I/O allowed after uv_close (\(event))")
                 }
                 if [.deliverDrained, .deliverDeadline, .deliverEndOfInput].contains(action) {
-                    #expect(lifecycle.phase == .open)
+                    check(lifecycle.phase == .open, "\(action) in \(lifecycle.phase)")
                 }
                 explore(next, newCloses, newFinishes, depth: depth - 1)
             }
         }
         explore(ConnectionLifecycle(), 0, 0, depth: 6)
+        #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
         #expect(explored > 100_000)
     }
 }

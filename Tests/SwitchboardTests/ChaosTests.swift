@@ -157,14 +157,6 @@ func trimHeap() {
     _ = unsafeBitCast(symbol, to: Trim.self)(0)
 }
 
-/// Runs `body` on a thread of its own and waits for it without holding a
-/// thread of the cooperative pool: a minute-long blocking wait there
-/// starves the tests that run in parallel (their tasks wait for a thread).
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// Runs `Clients/chaos_client.py` to completion (bounded by its own time
 /// limit, and by `timeLimit + 60` s here) and returns its exit status and

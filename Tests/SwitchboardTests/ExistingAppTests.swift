@@ -12,7 +12,8 @@ struct ExistingAppTests {
         defer { app.stop() }
         let api = TodoClient(port: app.port)
         #expect(try api.send("GET", "/health").bodyText == "ok")
-        #expect(try api.send("GET", "/todos").bodyText == "[]")
+        let empty = try api.send("GET", "/todos")
+        #expect(empty.bodyText == "[]" && empty.header("etag") == #""0""#)
 
         let created = try api.send("POST", "/todos", #"{"title":"Buy milk"}"#)
         #expect(created.status == 201)
@@ -29,7 +30,10 @@ struct ExistingAppTests {
 
         let deleted = try api.send("DELETE", "/todos/1")
         #expect(deleted.status == 204)
-        #expect(try api.send("GET", "/todos").bodyText == #"[{"done":false,"id":2,"title":"Walk the cat"}]"#)
+        let list = try api.send("GET", "/todos")
+        #expect(list.bodyText == #"[{"done":false,"id":2,"title":"Walk the cat"}]"#)
+        // The list's version: five changes made it.
+        #expect(list.header("etag") == #""5""#)
 
         // Bad input: 400; unknown ids: 404. None of it changes the list.
         for body in ["", "Buy milk", #"{"title":"#, "{}", #"{"title":""}"#, #"{"title":"  "}"#, #"{"title":42}"#, "[]"] {
@@ -67,13 +71,14 @@ struct ExistingAppTests {
         #expect(try api.send("DELETE", "/todos/1").status == 404)
         #expect(try api.send("POST", "/todos", #"{"title":"Last"}"#).status == 201)
 
+        // `version` counts the changes; refused requests make none.
         let expected: [NSDictionary] = [
-            ["event": "created", "todo": ["id": 1, "title": "Buy milk", "done": false]],
-            ["event": "created", "todo": ["id": 2, "title": "Walk the dog", "done": false]],
-            ["event": "updated", "todo": ["id": 1, "title": "Buy milk", "done": true]],
-            ["event": "updated", "todo": ["id": 2, "title": "Walk the cat", "done": true]],
-            ["event": "deleted", "todo": ["id": 1, "title": "Buy milk", "done": true]],
-            ["event": "created", "todo": ["id": 3, "title": "Last", "done": false]],
+            ["event": "created", "todo": ["id": 1, "title": "Buy milk", "done": false], "version": 1],
+            ["event": "created", "todo": ["id": 2, "title": "Walk the dog", "done": false], "version": 2],
+            ["event": "updated", "todo": ["id": 1, "title": "Buy milk", "done": true], "version": 3],
+            ["event": "updated", "todo": ["id": 2, "title": "Walk the cat", "done": true], "version": 4],
+            ["event": "deleted", "todo": ["id": 1, "title": "Buy milk", "done": true], "version": 5],
+            ["event": "created", "todo": ["id": 3, "title": "Last", "done": false], "version": 6],
         ]
         for event in expected {
             let message = try socket.nextJSON()
@@ -102,6 +107,50 @@ struct ExistingAppTests {
         #expect(try TodoClient(port: app.port).send("POST", "/todos", #"{"title":"Real"}"#).status == 201)
         let message = try socket.nextJSON()
         #expect((message["data"] as? NSDictionary)?["event"] as? String == "created", "\(message)")
+    }
+}
+
+extension ExistingAppTests {
+    /// The page at / in headless Chromium, read through DevTools while it
+    /// runs: it shows the list, follows changes made through the API, and
+    /// its own form and checkboxes go through the API too.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs /usr/bin/chromium"),
+          .timeLimit(.minutes(1)))
+    func thePageFollowsTheList() throws {
+        let app = try ExampleProcess("ExistingApp")
+        defer { app.stop() }
+        let api = TodoClient(port: app.port)
+        #expect(try api.send("POST", "/todos", #"{"title":"Buy milk"}"#).status == 201)
+        let browser = try InspectedChromium(url: "http://127.0.0.1:\(app.port)/")
+        defer { browser.kill() }
+        // Each item as "title" or "title (done)", in order, as the list was
+        // last drawn (the class, not the checkbox a click flips at once).
+        let items = ##"JSON.stringify([...document.querySelectorAll("#list li")].map((item) => item.querySelector("span").textContent + (item.className === "done" ? " (done)" : "")))"##
+        func shows(_ expected: [String]) -> Bool {
+            var seen = ""
+            let ok = eventually(seconds: 10) {
+                seen = try browser.evaluate(items)
+                return (try JSONSerialization.jsonObject(with: Data(seen.utf8)) as? [String]) == expected
+            }
+            if !ok { Issue.record("the page shows \(seen), not \(expected)") }
+            return ok
+        }
+        #expect(shows(["Buy milk"]))
+        #expect(try browser.evaluate(#"document.getElementById("state").textContent"#) == "open")
+
+        #expect(try api.send("POST", "/todos", #"{"title":"Walk the dog"}"#).status == 201)
+        #expect(try api.send("PATCH", "/todos/1", #"{"done":true}"#).status == 200)
+        #expect(shows(["Buy milk (done)", "Walk the dog"]))
+        #expect(try api.send("DELETE", "/todos/1").status == 204)
+        #expect(shows(["Walk the dog"]))
+
+        // The page's own form and checkbox: through the API, back as events.
+        _ = try browser.evaluate(##"document.getElementById("title").value = "From the page"; document.querySelector("#add button").click()"##)
+        #expect(shows(["Walk the dog", "From the page"]))
+        _ = try browser.evaluate(##"document.querySelector("#list li input").click()"##)
+        #expect(shows(["Walk the dog (done)", "From the page"]))
+        #expect(try api.send("GET", "/todos").bodyText
+            == #"[{"done":true,"id":2,"title":"Walk the dog"},{"done":false,"id":3,"title":"From the page"}]"#)
     }
 }
 

@@ -76,25 +76,28 @@ struct PubSubTests {
         #expect(eventually { server.pubsub.topicCount == 0 })
     }
 
-    @Test func tenThousandConnectSubscribeCloseCyclesLeaveNothingBehind() throws {
+    // A minute of blocking socket calls: on a thread of its own (onOwnThread).
+    @Test func tenThousandConnectSubscribeCloseCyclesLeaveNothingBehind() async throws {
         raiseFileLimit()
         let server = Self.server()
         let port = try server.start().port
         let group = server.group!
         defer { try? server.stop() }
-        var batch: [TestWebSocket] = []
-        for cycle in 0..<10_000 {
-            batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)"))
-            if batch.count == 100 {
-                // Half leave with a close frame, half just drop the TCP connection.
-                for (index, client) in batch.enumerated() where index.isMultiple(of: 2) {
-                    try client.send(opcode: .close, [0x03, 0xE8])
+        try await onOwnThread {
+            var batch: [TestWebSocket] = []
+            for cycle in 0..<10_000 {
+                batch.append(try TestWebSocket(port: port, path: "/topic?topic=t\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)"))
+                if batch.count == 100 {
+                    // Half leave with a close frame, half just drop the TCP connection.
+                    for (index, client) in batch.enumerated() where index.isMultiple(of: 2) {
+                        try client.send(opcode: .close, [0x03, 0xE8])
+                    }
+                    batch.removeAll()
                 }
-                batch.removeAll()
             }
         }
-        #expect(eventually(seconds: 10) { server.pubsub.topicCount == 0 }, "topics left: \(server.pubsub.topicCount)")
-        #expect(eventually(seconds: 10) { group.loops.allSatisfy { $0.liveConnectionCount == 0 } })
+        #expect(await eventually(seconds: 10) { server.pubsub.topicCount == 0 }, "topics left: \(server.pubsub.topicCount)")
+        #expect(await eventually(seconds: 10) { group.loops.allSatisfy { $0.liveConnectionCount == 0 } })
     }
 }
 
@@ -103,21 +106,25 @@ extension PubSubTests {
     /// resident memory nothing else in the test run can disturb: after
     /// 10,000 connections came and went it must be back near its baseline
     /// (a leak of even 1 KiB per connection would show as 10 MB).
-    @Test func serverMemoryReturnsToBaselineAfterTenThousandCycles() throws {
+    @Test func serverMemoryReturnsToBaselineAfterTenThousandCycles() async throws {
         raiseFileLimit()
         let host = try ExampleProcess("BenchHost")
         defer { host.stop() }
-        func cycles(_ count: Int, topic: String) throws {
-            for cycle in 0..<count {
-                let client = try TestWebSocket(port: host.port, path: "/topic/\(topic)\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)")
-                if cycle.isMultiple(of: 2) { try client.send(opcode: .close, [0x03, 0xE8]) }
+        let port = host.port
+        // A minute of blocking socket calls: on a thread of its own.
+        @Sendable func cycles(_ count: Int, topic: String) async throws {
+            try await onOwnThread {
+                for cycle in 0..<count {
+                    let client = try TestWebSocket(port: port, path: "/topic/\(topic)\(cycle % 500)", sourceHost: "127.0.0.\(1 + cycle % 50)")
+                    if cycle.isMultiple(of: 2) { try client.send(opcode: .close, [0x03, 0xE8]) }
+                }
             }
         }
-        try cycles(500, topic: "warm")  // allocator arenas, loop buffers
-        usleep(300_000)
+        try await cycles(500, topic: "warm")  // allocator arenas, loop buffers
+        try await Task.sleep(for: .milliseconds(300))
         let baseline = host.residentBytes()
-        try cycles(10_000, topic: "t")
-        usleep(500_000)
+        try await cycles(10_000, topic: "t")
+        try await Task.sleep(for: .milliseconds(500))
         let growth = host.residentBytes() - baseline
         // Under AddressSanitizer freed memory sits in its quarantine, so
         // only the cycles themselves are checked there.

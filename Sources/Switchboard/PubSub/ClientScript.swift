@@ -9,6 +9,7 @@ import HTTPTypes
 /// const stop = client.subscribe("prices", (data, topic) => render(data))
 /// await client.publish("chat", { text: "hi" })   // resolves with { subscribers }
 /// client.on("state", (state) => badge(state))     // connecting, open, reconnecting, closed
+/// client.on("subscribed", (topic) => load())      // the server has it (after each reconnect too)
 /// ```
 ///
 /// It reconnects by itself (exponential backoff with full jitter, options
@@ -129,7 +130,10 @@ enum ClientScript {
 
     _sendSubscribe(topic) {
       if (this.state !== "open") return; // sent on open instead
-      this._request({ type: "subscribe", topic }).catch((error) => {
+      // "subscribed" once the server has the subscription (after every
+      // (re)connect): from then on no message on the topic is missed, so
+      // it is the moment to load the state that the messages change.
+      this._request({ type: "subscribe", topic }).then(() => this._emit("subscribed", topic)).catch((error) => {
         // A drop is not an error here: the subscription is made again on reconnect.
         if (error.code !== "connection_closed" && error.code !== "closed") {
           this._emit("error", { code: error.code, reason: error.reason, id: error.id, topic });
