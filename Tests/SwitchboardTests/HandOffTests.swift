@@ -101,6 +101,38 @@ struct HandOffTests {
         #expect(try forbidden.receiveResponse().status == 403)
     }
 
+    /// An adopted socket whose route authenticates in a task: it is read
+    /// only after the answer, and the early frame still arrives first.
+    @Test func aHandedOffSocketWaitsForAnAsyncAuthenticator() async throws {
+        let recorder = Recorder()
+        let server = Server(configuration: ServerConfiguration(
+            port: 0, loopCount: 1, http: HTTPConfiguration(requestTimeout: .seconds(180))))
+        server.webSocket("/ws", handler: EchoHandler(recorder: recorder)) { request in
+            try await Task.sleep(for: .milliseconds(20))
+            guard let user = request.queryValue("user") else { throw HTTPError(.unauthorized) }
+            return user
+        }
+        try server.start()
+        let host = try ForeignHost(handOffTo: server, connections: 2)
+        let (status, early, refused) = try await onOwnThread {
+            let client = try TestSocket(port: host.port)
+            client.timeoutMilliseconds = 180_000
+            try client.send(Array(TestWebSocket.upgradeRequest(path: "/ws?user=later").utf8)
+                + WebSocketFrame.encode(opcode: .text, payload: Array("early".utf8), maskingKey: (9, 8, 7, 6)))
+            let head = try client.receiveHead()
+            let socket = TestWebSocket(upgraded: client, response: head)
+            let early = try socket.receiveNonPing().text
+            let anonymous = try TestSocket(port: host.port)
+            anonymous.timeoutMilliseconds = 180_000
+            try anonymous.send(TestWebSocket.upgradeRequest(path: "/ws"))
+            return (head.status, early, try anonymous.receiveResponse().status)
+        }
+        #expect(status == 101 && early == "early")
+        #expect(refused == 401)
+        recorder.releaseSockets()
+        try await server.stop()
+    }
+
     @Test func aStoppedServerRefusesAndClosesTheSocket() throws {
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1))
         let pair = UnsafeMutablePointer<Int32>.allocate(capacity: 2)

@@ -31,6 +31,15 @@ private struct PriceFeed: Service {
     }
 }
 
+/// The README's session store: answers after a wait, as a database would.
+private actor Sessions {
+    func user(token: String?) async throws -> String? {
+        try await Task.sleep(for: .milliseconds(5))
+        return token == "t0ken" ? "ann" : nil
+    }
+}
+private let sessions = Sessions()
+
 private func lookUpUser(_ token: String) -> String? { token == "t0ken" ? "ann" : nil }
 
 private func readmeServer() -> Server {
@@ -97,5 +106,28 @@ struct ReadmeSnippetsTests {
         #expect(tick.hasPrefix(#"{"type":"message","topic":"ticks.ACME","data":{"price":"#), "\(tick)")
         await group.triggerGracefulShutdown()
         try await running.value
+    }
+
+    @Test func theAsyncAuthenticateSnippetWorksAsWritten() async throws {
+        // A long request timeout: the authenticator's task may wait for a
+        // thread of the pool while the suite's synchronous tests hold them.
+        let server = Server(configuration: ServerConfiguration(
+            host: "127.0.0.1", port: 0, http: HTTPConfiguration(requestTimeout: .seconds(180))))
+        server.webSocket("/chat", handler: Chat()) { request in
+            guard let user = try await sessions.user(token: request.queryValue("token")) else { throw HTTPError(.unauthorized) }
+            return user
+        }
+        let port = try server.start().port
+        let (refused, welcome) = try await onOwnThread {
+            let socket = try TestSocket(port: port)
+            socket.timeoutMilliseconds = 180_000
+            let refused = try TestWebSocket.handshake(socket, path: "/chat?token=nope").status
+            let member = try TestSocket(port: port)
+            member.timeoutMilliseconds = 180_000
+            let welcome = TestWebSocket(upgraded: member, response: try TestWebSocket.handshake(member, path: "/chat?token=t0ken"))
+            return (refused, try welcome.receiveNonPing().text)
+        }
+        #expect(refused == 401 && welcome == "welcome ann")
+        try await server.stop()
     }
 }

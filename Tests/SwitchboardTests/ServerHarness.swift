@@ -31,6 +31,28 @@ func withServer(
     try body(server, address.port)
 }
 
+/// `withServer` for async tests: the same server, stopped without holding
+/// a thread of the cooperative pool.
+func withServer(
+    loops: Int = 2,
+    http: HTTPConfiguration = HTTPConfiguration(),
+    routes: (Router) -> Void = { _ in },
+    _ body: (Server, Int) async throws -> Void
+) async throws {
+    let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, loopCount: loops, http: http))
+    routes(server.router)
+    let address = try server.start()
+    let group = server.group!
+    do {
+        try await body(server, address.port)
+    } catch {
+        try? await server.stop()
+        throw error
+    }
+    await #expect(throws: Never.self) { try await server.stop() }
+    #expect(group.loops.map(\.liveConnectionCount).allSatisfy { $0 == 0 }, "connection objects leaked")
+}
+
 struct SecretError: Error, CustomStringConvertible {
     var description: String { "database password is hunter2" }
 }

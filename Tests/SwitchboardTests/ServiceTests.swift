@@ -23,7 +23,9 @@ private func echoServer(drainDelay: Duration = .zero, grace: Duration = .seconds
     let recorder = Recorder()
     let server = Server(configuration: ServerConfiguration(
         port: 0, loopCount: 2, shutdownGracePeriod: grace, drainDelay: drainDelay))
-    server.webSocket("/ws", handler: EchoHandler(recorder: recorder))
+    // No heartbeats: a client waiting longer than ping interval and pong
+    // timeout for the pool (it does not answer pings) would be dropped.
+    server.webSocket("/ws", configuration: quiet, handler: EchoHandler(recorder: recorder))
     server.router.get("/health") { [unowned server] _ in
         server.isDraining ? Response(status: .serviceUnavailable) : .text("ok")
     }
@@ -37,6 +39,7 @@ private func echoServer(drainDelay: Duration = .zero, grace: Duration = .seconds
 // run (some for a minute), so every wait for what a service task does is
 // long: the tasks get their turn late, but they get it.
 private let poolWait: Double = 180
+private let quiet = WebSocketConfiguration(pingInterval: nil)
 
 private func openEcho(_ port: Int) async throws -> TestWebSocket {
     let (client, echo) = try await onOwnThread {
@@ -156,7 +159,7 @@ struct ServiceTests {
         let closing = Latch(count: 1)
         let servers = try (0..<count).map { _ in
             let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, shutdownGracePeriod: .seconds(poolWait)))
-            server.webSocket("/ws", handler: HeldClose(closing: closing))
+            server.webSocket("/ws", configuration: quiet, handler: HeldClose(closing: closing))
             try server.start()
             return server
         }

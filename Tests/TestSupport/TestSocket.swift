@@ -2,8 +2,10 @@ import Glibc
 import Foundation
 
 /// A blocking TCP client for tests: exact bytes out, bytes or a parsed
-/// HTTP response back, every wait bounded by a timeout.
-public final class TestSocket {
+/// HTTP response back, every wait bounded by a timeout. Sendable so that
+/// async tests can do its blocking calls on a thread of their own; it is
+/// used by one thread at a time.
+public final class TestSocket: @unchecked Sendable {
     /// The socket; -1 once `close()` or `resetClose()` closed it.
     public private(set) var fd: Int32
     private var buffered: [UInt8] = []
@@ -188,7 +190,7 @@ public final class TestSocket {
 }
 
 /// A parsed HTTP response, as the test client saw it.
-public struct TestResponse {
+public struct TestResponse: Sendable {
     public var status: Int
     public var reason: String
     public var headers: [(name: String, value: String)]

@@ -39,11 +39,22 @@ public final class TestWebSocket: @unchecked Sendable {
         }
     }
 
-    /// Sends an upgrade request and returns the response head.
-    public static func handshake(_ socket: TestSocket, path: String, headers: [String] = [], key: String = "dGhlIHNhbXBsZSBub25jZQ==") throws -> TestResponse {
+    /// A socket whose upgrade the caller did itself (its 101 is `response`).
+    public init(upgraded socket: TestSocket, response: TestResponse) {
+        self.socket = socket
+        self.response = response
+    }
+
+    /// The upgrade request `handshake` sends.
+    public static func upgradeRequest(path: String, headers: [String] = [], key: String = "dGhlIHNhbXBsZSBub25jZQ==") -> String {
         let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
                      "Sec-WebSocket-Key: \(key)", "Sec-WebSocket-Version: 13"] + headers
-        try socket.send(lines.joined(separator: "\r\n") + "\r\n\r\n")
+        return lines.joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    /// Sends an upgrade request and returns the response head.
+    public static func handshake(_ socket: TestSocket, path: String, headers: [String] = [], key: String = "dGhlIHNhbXBsZSBub25jZQ==") throws -> TestResponse {
+        try socket.send(upgradeRequest(path: path, headers: headers, key: key))
         let head = try socket.receiveHead()
         if head.status != 101, let length = head.header("content-length").flatMap(Int.init), length > 0 {
             var withBody = head
@@ -71,11 +82,14 @@ public final class TestWebSocket: @unchecked Sendable {
         return Frame(opcode: head[0] & 0x0F, fin: head[0] & 0x80 != 0, payload: try socket.receive(count: length), rsv1: head[0] & 0x40 != 0)
     }
 
-    /// The next frame that is not a ping.
+    /// The next frame that is not a ping; pings are answered on the way, as
+    /// a browser does (a test client that waits long for something is not
+    /// dropped for a missing pong).
     public func receiveNonPing() throws -> Frame {
         while true {
             let frame = try receiveFrame()
             if frame.opcode != 0x9 { return frame }
+            try? send(opcode: .pong, frame.payload)
         }
     }
 }

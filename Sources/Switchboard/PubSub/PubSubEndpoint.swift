@@ -1,23 +1,40 @@
 import SwitchboardWire
 
 /// Who may connect to a pub/sub endpoint, and what each connection may do.
-/// The hooks run on the connection's loop thread and must not block.
+/// The hooks run on the connection's loop thread and must not block, but
+/// for an `async` `authenticate`, which runs in a task.
 public struct PubSubAuthorizer<UserData: Sendable>: Sendable {
-    /// Runs before the upgrade: throw `HTTPError` (401, 403) to refuse, or
-    /// return the connection's user data.
-    public var authenticate: @Sendable (Request) throws -> UserData
+    /// Runs before the upgrade: throws `HTTPError` (401, 403) to refuse, or
+    /// returns the connection's user data.
+    let authentication: Authentication<UserData>
     /// May this connection subscribe to this topic? A refusal is answered
     /// with error `forbidden`; the connection stays open.
     public var canSubscribe: @Sendable (WebSocket<UserData>, String) -> Bool
     /// May this connection publish on this topic?
     public var canPublish: @Sendable (WebSocket<UserData>, String) -> Bool
 
+    /// `authenticate` runs on the loop, before the upgrade: throw
+    /// `HTTPError` (401, 403) to refuse, or return the connection's user data.
     public init(
         authenticate: @escaping @Sendable (Request) throws -> UserData,
         canSubscribe: @escaping @Sendable (WebSocket<UserData>, String) -> Bool = { _, _ in true },
         canPublish: @escaping @Sendable (WebSocket<UserData>, String) -> Bool = { _, _ in true }
     ) {
-        self.authenticate = authenticate
+        authentication = .onLoop(authenticate)
+        self.canSubscribe = canSubscribe
+        self.canPublish = canPublish
+    }
+
+    /// `authenticate` may wait (a session store, another service): it runs
+    /// in a task, off the loop, as for
+    /// `Router.webSocket(_:configuration:handler:authenticate:)`, cut short
+    /// with 503 past the request timeout.
+    public init(
+        authenticate: @escaping @Sendable (Request) async throws -> UserData,
+        canSubscribe: @escaping @Sendable (WebSocket<UserData>, String) -> Bool = { _, _ in true },
+        canPublish: @escaping @Sendable (WebSocket<UserData>, String) -> Bool = { _, _ in true }
+    ) {
+        authentication = .inTask(authenticate)
         self.canSubscribe = canSubscribe
         self.canPublish = canPublish
     }
@@ -41,8 +58,10 @@ extension Server {
         authorizer: PubSubAuthorizer<UserData>,
         maxSubscriptionsPerConnection: Int = 100
     ) {
-        webSocket(path, configuration: configuration, handler: PubSubProtocolHandler(
-            pubsub: pubsub, authorizer: authorizer, maxSubscriptions: maxSubscriptionsPerConnection))
+        router.webSocket(
+            path, configuration: configuration,
+            handler: PubSubProtocolHandler(pubsub: pubsub, authorizer: authorizer, maxSubscriptions: maxSubscriptionsPerConnection),
+            authentication: authorizer.authentication)
     }
 }
 
@@ -63,8 +82,11 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     let authorizer: PubSubAuthorizer<UserData>
     let maxSubscriptions: Int
 
+    /// The protocol's requirement; the endpoint's route authenticates
+    /// with `authorizer.authentication` itself (on the loop or in a task).
     func authenticate(_ request: Request) throws -> UserData {
-        try authorizer.authenticate(request)
+        guard case .onLoop(let authenticate) = authorizer.authentication else { throw HTTPError(.internalServerError) }
+        return try authenticate(request)
     }
 
     func onBinary(_ socket: WebSocket<UserData>, _ data: [UInt8]) {

@@ -31,10 +31,11 @@ extension Server {
                 return
             }
             let incoming = Request(head: request, body: [], parameters: parameters, remoteAddress: connection.remoteAddress)
-            let upgraded = route.upgrade(incoming, isHTTP11: true, on: connection, context: context) { bufferedBytes }
+            let outcome = route.upgrade(incoming, isHTTP11: true, on: connection, context: context) { bufferedBytes }
             // Unlike a connection that came through our HTTP handler, an
-            // adopted one has not been read from yet.
-            if upgraded { connection.resumeReading() }
+            // adopted one has not been read from yet (a pending one reads
+            // from the start of its wait).
+            if outcome == .upgraded { connection.resumeReading() }
         }
         if !accepted {
             close(socket)

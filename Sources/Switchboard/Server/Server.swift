@@ -199,6 +199,17 @@ extension Server {
     ) {
         router.webSocket(pattern, configuration: configuration, handler: handler)
     }
+
+    /// Adds a WebSocket endpoint with an `async` `authenticate`; see
+    /// `Router.webSocket(_:configuration:handler:authenticate:)`.
+    public func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        handler: Handler,
+        authenticate: @escaping @Sendable (Request) async throws -> Handler.UserData
+    ) {
+        router.webSocket(pattern, configuration: configuration, handler: handler, authenticate: authenticate)
+    }
 }
 
 extension Server: CustomStringConvertible {

@@ -6,45 +6,94 @@ import SwitchboardWire
 struct WebSocketRoute: Sendable {
     let settings: WebSocketSettings
     var configuration: WebSocketConfiguration { settings.configuration }
-    /// Runs the handler's `authenticate` and builds the typed connection.
-    let open: @Sendable (Request, TCPConnection, String?, ConnectionDeflate?, LoopContext) throws -> WebSocketConnection
+    /// The rest of an accepted upgrade, typed by the route's handler:
+    /// authenticate (on the loop, or in a task), then open or refuse.
+    let authenticateAndOpen: @Sendable (AcceptedUpgrade) -> UpgradeOutcome
 
     /// Answers an upgrade request on `connection`: the 101 and the
     /// connection handed to its WebSocket (fed `bufferedBytes()` first: what
     /// the client sent right behind its request), or the refusal and a
-    /// close. RFC 6455 §4.2: the handshake is decided by
-    /// `WebSocketHandshake.accept`, then the handler's `authenticate`.
-    /// Returns whether the upgrade happened.
+    /// close, or, while an asynchronous authentication runs, nothing yet
+    /// (`.pending`: the connection is no longer the caller's). RFC 6455
+    /// §4.2: the handshake is decided by `WebSocketHandshake.accept`, then
+    /// the route's authentication.
     @discardableResult
-    func upgrade(_ request: Request, isHTTP11: Bool, on connection: TCPConnection, context: LoopContext, bufferedBytes: () -> [UInt8]) -> Bool {
+    func upgrade(
+        _ request: Request, isHTTP11: Bool, on connection: TCPConnection, context: LoopContext, bufferedBytes: () -> [UInt8]
+    ) -> UpgradeOutcome {
         let accepted: WebSocketAccept
         switch WebSocketHandshake.accept(request.head, isHTTP11: isHTTP11, policy: settings.acceptPolicy) {
         case .success(let value): accepted = value
         case .failure(let refusal):
             connection.refuse(with: refusal.response, context: context)
-            return false
+            return .refused
         }
         var deflate: ConnectionDeflate?
         if let agreement = accepted.deflate, let compression = configuration.compression {
             deflate = ConnectionDeflate(agreement: agreement, settings: compression)
         }
-        let socket: WebSocketConnection
-        do {
-            socket = try open(request, connection, accepted.subprotocol, deflate, context)
-        } catch {
-            connection.refuse(with: HTTPError.response(for: error, context: context, path: request.path), context: context)
-            return false
-        }
+        return authenticateAndOpen(AcceptedUpgrade(
+            request: request, connection: connection, accept: accepted, deflate: deflate, context: context,
+            settings: settings, bufferedBytes: bufferedBytes()))
+    }
+}
+
+enum UpgradeOutcome: Equatable {
+    /// The 101 is written; the connection is a WebSocket's.
+    case upgraded
+    /// Refused (status written, closing).
+    case refused
+    /// An asynchronous authentication decides later (`PendingUpgrade`).
+    case pending
+}
+
+/// How a route learns who connects and what to attach to the connection.
+enum Authentication<UserData: Sendable>: Sendable {
+    /// On the loop thread, before the 101: the fast path.
+    case onLoop(@Sendable (Request) throws -> UserData)
+    /// In a task, off the loop; the connection waits (`PendingUpgrade`).
+    case inTask(@Sendable (Request) async throws -> UserData)
+}
+
+/// An upgrade request whose handshake was accepted, waiting for its
+/// authentication's answer. Used on the connection's loop only.
+struct AcceptedUpgrade {
+    let request: Request
+    let connection: TCPConnection
+    let accept: WebSocketAccept
+    let deflate: ConnectionDeflate?
+    let context: LoopContext
+    let settings: WebSocketSettings
+    /// What the client sent right behind its request.
+    let bufferedBytes: [UInt8]
+
+    /// Writes the 101 and hands the connection to a new WebSocket, which
+    /// reads `bufferedBytes` first (what the client sent after its request).
+    func open<Handler: WebSocketHandler>(_ handler: Handler, userData: Handler.UserData, bufferedBytes: [UInt8]? = nil) {
+        let socket = WebSocketConnection(tcp: connection, settings: settings, context: context, deflate: deflate)
+        socket.sink = WebSocket(
+            userData: userData,
+            subprotocol: accept.subprotocol,
+            remoteAddress: request.remoteAddress,
+            connection: socket,
+            handler: handler
+        )
         var head: [UInt8] = []
-        serializeResponseHead(accepted.response, into: &head)
+        serializeResponseHead(accept.response, into: &head)
         connection.write(SharedBytes(head))
-        socket.start(initialBytes: bufferedBytes())
-        return true
+        socket.start(initialBytes: bufferedBytes ?? self.bufferedBytes)
+    }
+
+    /// Answers the authentication's error (an `HTTPError`'s status; 500,
+    /// logged, for any other) and closes.
+    func refuse(_ error: any Error) {
+        connection.refuse(with: HTTPError.response(for: error, context: context, path: request.path), context: context)
     }
 }
 
 extension Router {
     /// Adds a WebSocket endpoint at `pattern` (a `GET` route that upgrades).
+    /// The handler's `authenticate` decides each upgrade, on the loop.
     ///
     /// ```swift
     /// server.router.webSocket("/echo", handler: Echo())
@@ -54,18 +103,54 @@ extension Router {
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         handler: Handler
     ) {
-        let settings = WebSocketSettings(configuration)
-        let route = WebSocketRoute(settings: settings) { request, tcp, subprotocol, deflate, context in
-            let userData = try handler.authenticate(request)
-            let connection = WebSocketConnection(tcp: tcp, settings: settings, context: context, deflate: deflate)
-            connection.sink = WebSocket(
-                userData: userData,
-                subprotocol: subprotocol,
-                remoteAddress: request.remoteAddress,
-                connection: connection,
-                handler: handler
-            )
-            return connection
+        webSocket(pattern, configuration: configuration, handler: handler, authentication: .onLoop(handler.authenticate))
+    }
+
+    /// Adds a WebSocket endpoint whose upgrades are decided by an `async`
+    /// `authenticate` instead of the handler's: for a check that waits
+    /// (a session in a database, another service).
+    ///
+    /// It runs in a task, off the loop: the loop goes on serving every
+    /// other connection, and the client's connection waits without being
+    /// read. Throw `HTTPError` to refuse with its status. Past the
+    /// `HTTPConfiguration.requestTimeout` (counted from the end of the
+    /// request) the client gets 503 and the task is cancelled.
+    ///
+    /// ```swift
+    /// router.webSocket("/chat", handler: Chat()) { request in
+    ///     guard let user = try await sessions.user(token: request.queryValue("token")) else { throw HTTPError(.unauthorized) }
+    ///     return user
+    /// }
+    /// ```
+    public func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        handler: Handler,
+        authenticate: @escaping @Sendable (Request) async throws -> Handler.UserData
+    ) {
+        webSocket(pattern, configuration: configuration, handler: handler, authentication: .inTask(authenticate))
+    }
+
+    func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration,
+        handler: Handler,
+        authentication: Authentication<Handler.UserData>
+    ) {
+        let route = WebSocketRoute(settings: WebSocketSettings(configuration)) { upgrade in
+            switch authentication {
+            case .onLoop(let authenticate):
+                do {
+                    upgrade.open(handler, userData: try authenticate(upgrade.request))
+                    return .upgraded
+                } catch {
+                    upgrade.refuse(error)
+                    return .refused
+                }
+            case .inTask(let authenticate):
+                PendingUpgrade(upgrade, handler: handler, authenticate: authenticate).begin()
+                return .pending
+            }
         }
         add(.get, pattern, .webSocket(route))
     }
