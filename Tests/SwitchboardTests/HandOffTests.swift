@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TestSupport
 @testable import Switchboard
+import SwitchboardSync
 import SwitchboardWire
 
 /// A host with its own HTTP server: accepts on its own socket, reads the
@@ -11,7 +12,15 @@ final class ForeignHost: @unchecked Sendable {
     let listener: Int32
     let port: Int
 
-    init(handOffTo server: Server, connections: Int) throws {
+    convenience init(handOffTo server: Server, connections: Int) throws {
+        try self.init(connections: connections) { socket, request, leftover in
+            try? server.handleUpgrade(socket: socket, request: request, bufferedBytes: leftover)
+        }
+    }
+
+    /// Accepts `connections` clients on a thread of its own, reads each
+    /// request head and gives it to `handOff` with what came after it.
+    init(connections: Int, handOff: @escaping @Sendable (Int32, HTTPRequest, [UInt8]) -> Void) throws {
         let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         listener = listening
         var address = sockaddr_in()
@@ -37,7 +46,7 @@ final class ForeignHost: @unchecked Sendable {
                 }
                 guard let end = TestResponse.endOfHead(bytes) else { close(client); continue }
                 let request = Self.parse(String(decoding: bytes[0..<end], as: UTF8.self))
-                try? server.handleUpgrade(socket: client, request: request, bufferedBytes: Array(bytes[(end + 4)...]))
+                handOff(client, request, Array(bytes[(end + 4)...]))
             }
         }
     }
@@ -131,6 +140,60 @@ struct HandOffTests {
         #expect(refused == 401)
         recorder.releaseSockets()
         try await server.stop()
+    }
+
+    /// The host's own authentication attaches its user (`hostContext`);
+    /// the async form tells the host how each hand-off ended.
+    @Test func theAsyncFormTellsTheHostHowEachHandOffEnded() async throws {
+        let recorder = Recorder()
+        let gate = OneShotSignal()
+        let server = Server(configuration: ServerConfiguration(
+            port: 0, loopCount: 1, http: HTTPConfiguration(requestTimeout: .seconds(180))))
+        server.webSocket("/ws", handler: EchoHandler(recorder: recorder)) { request in
+            guard let user = request.hostContext as? String else { throw HTTPError(.unauthorized) }
+            return user
+        }
+        server.webSocket("/gated", handler: EchoHandler(recorder: recorder)) { _ in
+            await gate.wait()
+            return "late"
+        }
+        try server.start()
+        let outcomes = Locked<[String: HandOffOutcome]>([:])
+        let host = try ForeignHost(connections: 5) { socket, request, leftover in
+            // The host's own check: a bearer token names the user.
+            let user = request.headerFields[.authorization].map { String($0.dropFirst("Bearer ".count)) }
+            Task {
+                let outcome = await server.handleUpgrade(socket: socket, request: request, bufferedBytes: leftover, hostContext: user)
+                outcomes.withLock { $0[request.path ?? ""] = outcome }
+            }
+        }
+        let statuses = try await onOwnThread {
+            func status(_ path: String, _ headers: [String] = []) throws -> Int {
+                let socket = try TestSocket(port: host.port)
+                socket.timeoutMilliseconds = 180_000
+                return try TestWebSocket.handshake(socket, path: path, headers: headers).status
+            }
+            let leaving = try TestSocket(port: host.port)
+            try leaving.send(TestWebSocket.upgradeRequest(path: "/gated"))
+            return try [
+                status("/ws?n=1", ["Authorization: Bearer ann"]), status("/ws?n=2"), status("/nowhere"),
+                status("/ws?n=4", ["Authorization: Bearer bob", "Origin: https://evil.example"]),
+            ]
+        }
+        #expect(statuses == [101, 401, 404, 403])
+        #expect(await eventually(seconds: 180) { outcomes.withLock { $0.count } == 4 })
+        #expect(outcomes.withLock { $0["/ws?n=1"] } == .upgraded)
+        #expect(outcomes.withLock { $0["/ws?n=2"] } == .refused(.unauthorized))
+        #expect(outcomes.withLock { $0["/nowhere"] } == .refused(.notFound))
+        #expect(outcomes.withLock { $0["/ws?n=4"] } == .refused(.forbidden))
+        #expect(recorder.waitFor("open ann") != nil, "\(recorder.all)")
+        // The fifth client left before its authentication answered (its
+        // socket closed when `leaving` went out of scope).
+        #expect(await eventually(seconds: 180) { outcomes.withLock { $0["/gated"] } == .clientLeft })
+        gate.fire()
+        recorder.releaseSockets()
+        try await server.stop()
+        #expect(await server.handleUpgrade(socket: dup(0), request: HTTPRequest(method: .get, scheme: nil, authority: "t", path: "/ws")) == .notTaken)
     }
 
     @Test func aStoppedServerRefusesAndClosesTheSocket() throws {

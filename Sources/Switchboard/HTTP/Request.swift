@@ -13,6 +13,12 @@ public struct Request: Sendable {
     public var parameters: Parameters
     /// The peer's address.
     public var remoteAddress: SocketAddress?
+    /// What the host that handed this connection over attached
+    /// (`Server.handleUpgrade(socket:request:bufferedBytes:hostContext:)`),
+    /// e.g. the user its own authentication found, so that `authenticate`
+    /// need not read the head again; nil for requests that came to
+    /// Switchboard's own port.
+    public var hostContext: (any Sendable)? = nil
 
     public var method: HTTPRequest.Method { head.method }
     public var headerFields: HTTPFields { head.headerFields }

@@ -57,7 +57,10 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
         guard !isSettled else { return }
         isSettled = true
         task = nil
-        guard connection.isOpen else { return }
+        guard connection.isOpen else {
+            upgrade.settled?(.clientLeft)
+            return
+        }
         connection.setDeadline(after: nil)
         switch result {
         case .success(let userData):
@@ -76,6 +79,13 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
         task = nil
     }
 
+    /// The client went away first.
+    private func clientLeft() {
+        guard !isSettled else { return }
+        abandon()
+        upgrade.settled?(.clientLeft)
+    }
+
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
         input.append(contentsOf: bytes)
         if input.count >= Self.inputLimit { connection.pauseReading() }
@@ -88,11 +98,11 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
     }
 
     func connectionDidReachEndOfInput(_ connection: TCPConnection) {
-        abandon()
+        clientLeft()
         connection.close()
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
-        abandon()
+        clientLeft()
     }
 }

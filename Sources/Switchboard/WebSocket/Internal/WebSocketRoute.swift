@@ -16,16 +16,19 @@ struct WebSocketRoute: Sendable {
     /// close, or, while an asynchronous authentication runs, nothing yet
     /// (`.pending`: the connection is no longer the caller's). RFC 6455
     /// §4.2: the handshake is decided by `WebSocketHandshake.accept`, then
-    /// the route's authentication.
+    /// the route's authentication. `settled` hears how it ended (a
+    /// hand-off's outcome), now or after the authentication's task.
     @discardableResult
     func upgrade(
-        _ request: Request, isHTTP11: Bool, on connection: TCPConnection, context: LoopContext, bufferedBytes: () -> [UInt8]
+        _ request: Request, isHTTP11: Bool, on connection: TCPConnection, context: LoopContext,
+        settled: (@Sendable (HandOffOutcome) -> Void)? = nil, bufferedBytes: () -> [UInt8]
     ) -> UpgradeOutcome {
         let accepted: WebSocketAccept
         switch WebSocketHandshake.accept(request.head, isHTTP11: isHTTP11, policy: settings.acceptPolicy) {
         case .success(let value): accepted = value
         case .failure(let refusal):
             connection.refuse(with: refusal.response, context: context)
+            settled?(.refused(refusal.response.status))
             return .refused
         }
         var deflate: ConnectionDeflate?
@@ -34,7 +37,7 @@ struct WebSocketRoute: Sendable {
         }
         return authenticateAndOpen(AcceptedUpgrade(
             request: request, connection: connection, accept: accepted, deflate: deflate, context: context,
-            settings: settings, bufferedBytes: bufferedBytes()))
+            settings: settings, bufferedBytes: bufferedBytes(), settled: settled))
     }
 }
 
@@ -66,6 +69,8 @@ struct AcceptedUpgrade {
     let settings: WebSocketSettings
     /// What the client sent right behind its request.
     let bufferedBytes: [UInt8]
+    /// Told how the upgrade ended.
+    let settled: (@Sendable (HandOffOutcome) -> Void)?
 
     /// Writes the 101 and hands the connection to a new WebSocket, which
     /// reads `bufferedBytes` first (what the client sent after its request).
@@ -82,12 +87,15 @@ struct AcceptedUpgrade {
         serializeResponseHead(accept.response, into: &head)
         connection.write(SharedBytes(head))
         socket.start(initialBytes: bufferedBytes ?? self.bufferedBytes)
+        settled?(.upgraded)
     }
 
     /// Answers the authentication's error (an `HTTPError`'s status; 500,
     /// logged, for any other) and closes.
     func refuse(_ error: any Error) {
-        connection.refuse(with: HTTPError.response(for: error, context: context, path: request.path), context: context)
+        let response = HTTPError.response(for: error, context: context, path: request.path)
+        connection.refuse(with: response, context: context)
+        settled?(.refused(response.status))
     }
 }
 
