@@ -181,7 +181,8 @@ struct HandOffTests {
             ]
         }
         #expect(statuses == [101, 401, 404, 403])
-        #expect(await eventually(seconds: 180) { outcomes.withLock { $0.count } == 4 })
+        let paths = ["/ws?n=1", "/ws?n=2", "/nowhere", "/ws?n=4"]
+        #expect(await eventually(seconds: 180) { outcomes.withLock { outcomes in paths.allSatisfy { outcomes[$0] != nil } } })
         #expect(outcomes.withLock { $0["/ws?n=1"] } == .upgraded)
         #expect(outcomes.withLock { $0["/ws?n=2"] } == .refused(.unauthorized))
         #expect(outcomes.withLock { $0["/nowhere"] } == .refused(.notFound))
@@ -194,6 +195,27 @@ struct HandOffTests {
         recorder.releaseSockets()
         try await server.stop()
         #expect(await server.handleUpgrade(socket: dup(0), request: HTTPRequest(method: .get, scheme: nil, authority: "t", path: "/ws")) == .notTaken)
+    }
+
+    /// A server whose host owns the port: no listener of its own, its
+    /// loops serve what is handed over.
+    @Test func aServerWithoutAListenerServesHandedOffConnections() throws {
+        let recorder = Recorder()
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1))
+        server.webSocket("/ws", handler: EchoHandler(recorder: recorder))
+        try server.startWithoutListening()
+        #expect(server.address == nil)
+        #expect(server.description == "Switchboard.Server(no listener, 1 loops)")
+        #expect(throws: ServerError.alreadyStarted) { try server.start() }
+        let host = try ForeignHost(handOffTo: server, connections: 1)
+        let client = try TestSocket(port: host.port)
+        let socket = TestWebSocket(upgraded: client, response: try TestWebSocket.handshake(client, path: "/ws?user=hosted"))
+        #expect(socket.response.status == 101)
+        try socket.send(text: "through the host")
+        #expect(try socket.receiveNonPing().text == "through the host")
+        try server.stop()
+        #expect(try socket.receiveNonPing().closeCode == 1001)
+        recorder.releaseSockets()
     }
 
     @Test func aStoppedServerRefusesAndClosesTheSocket() throws {

@@ -25,7 +25,8 @@ public final class Server: Sendable {
 
     private enum State {
         case idle
-        case running(EventLoopGroup, TCPListener, [LoopContext])
+        /// The listener is nil after `startWithoutListening()`.
+        case running(EventLoopGroup, TCPListener?, [LoopContext])
         case stopped
     }
 
@@ -57,6 +58,19 @@ public final class Server: Sendable {
     /// real port when the configuration asked for port 0).
     @discardableResult
     public func start() throws -> SocketAddress {
+        try start(listening: true)!
+    }
+
+    /// Starts the loops (and the backplane) without binding anything:
+    /// connections arrive only through `handleUpgrade`, from a host whose
+    /// own HTTP server owns the port. `address` stays nil; `stop()` and
+    /// `run()` (which finds the server running) work as usual.
+    public func startWithoutListening() throws {
+        try start(listening: false)
+    }
+
+    @discardableResult
+    private func start(listening: Bool) throws -> SocketAddress? {
         try state.withLock { state in
             guard case .idle = state else { throw ServerError.alreadyStarted }
             let group = try EventLoopGroup(loopCount: configuration.loopCount, readBufferSize: configuration.readBufferSize)
@@ -69,6 +83,11 @@ public final class Server: Sendable {
                 throw error
             }
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub) }
+            guard listening else {
+                state = .running(group, nil, contexts)
+                configuration.logger.info("running without a listener", metadata: ["loops": "\(group.loops.count)"])
+                return nil
+            }
             do {
                 let listener = try TCPListener(
                     address: SocketAddress(host: configuration.host, port: configuration.port),
@@ -92,7 +111,7 @@ public final class Server: Sendable {
     /// The bound address while running.
     public var address: SocketAddress? {
         state.withLock { state in
-            if case .running(_, let listener, _) = state { return listener.address }
+            if case .running(_, let listener, _) = state { return listener?.address }
             return nil
         }
     }
@@ -119,14 +138,14 @@ public final class Server: Sendable {
     /// Throws when a loop was left with a handle nobody closed (a bug).
     public func stop() throws(ShutdownError) {
         defer { stopped.fire() }
-        let running: (EventLoopGroup, TCPListener, [LoopContext])? = state.withLock { state in
+        let running: (EventLoopGroup, TCPListener?, [LoopContext])? = state.withLock { state in
             defer { state = .stopped }
             if case .running(let group, let listener, let contexts) = state { return (group, listener, contexts) }
             return nil
         }
         guard let (group, listener, contexts) = running else { return }
         draining.store(true, ordering: .relaxed)
-        listener.close()
+        listener?.close()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
         let closedAll = Latch(count: contexts.count)
@@ -219,7 +238,8 @@ extension Server: CustomStringConvertible {
         state.withLock { state in
             switch state {
             case .idle: "Switchboard.Server(\(configuration.host):\(configuration.port), not started)"
-            case .running(let group, let listener, _): "Switchboard.Server(\(listener.address), \(group.loops.count) loops)"
+            case .running(let group, let listener, _):
+                "Switchboard.Server(\(listener.map { "\($0.address)" } ?? "no listener"), \(group.loops.count) loops)"
             case .stopped: "Switchboard.Server(stopped)"
             }
         }
