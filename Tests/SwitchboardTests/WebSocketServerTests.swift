@@ -171,6 +171,47 @@ struct WebSocketServerTests {
         }
     }
 
+    /// Under the queue limit, so only the write-stall clock can end it:
+    /// the peer reads nothing, the kernel's buffers fill, the rest waits,
+    /// and `writeTimeout` later the connection is dropped (1006) while a
+    /// reading client on the same server is served.
+    @Test func aPeerThatReadsNothingIsDroppedAfterTheWriteTimeout() throws {
+        let stalling = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 64 << 20, writeTimeout: .seconds(1))
+        try withWebSocketServer(stalling) { _, port, recorder in
+            let stalled = try TestWebSocket(port: port, path: "/ws?user=stalled", receiveBufferSize: 4096)
+            let reader = try TestWebSocket(port: port, path: "/ws?user=reader")
+            try stalled.send(text: "flood 256 16384")  // 4 MiB: more than loopback buffers hold
+            #expect(recorder.waitFor("flooded stalled dropped=0") != nil, "\(recorder.all)")
+            #expect(recorder.waitFor("close stalled 1006", seconds: 10) != nil, "\(recorder.all)")
+            try reader.send(text: "still served")
+            #expect(try reader.receiveNonPing().text == "still served")
+        }
+    }
+
+    /// The same for a subscriber fed only by publishes (nothing it sends
+    /// makes the server look at its timers): the flush that leaves bytes
+    /// behind starts the write-stall clock.
+    @Test func aSubscriberThatReadsNothingIsDroppedAfterTheWriteTimeout() throws {
+        let stalling = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 64 << 20, writeTimeout: .milliseconds(500))
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1))
+        let closes = Recorder()
+        server.webSocket("/topic", configuration: stalling, handler: ClosingSubscriber(closes: closes))
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let stalled = try TestWebSocket(port: port, path: "/topic?topic=t", receiveBufferSize: 4096)
+        #expect(eventually { server.pubsub.subscriberCount(of: "t") == 1 })
+        // The 101 was still queued when the WebSocket started, so a stall
+        // deadline was armed then; let it pass (it finds nothing queued)
+        // before the publishes, which alone must arm the next one. Waiting
+        // too little could only make this test pass wrongly, never fail.
+        usleep(1_000_000)
+        let payload = [UInt8](repeating: 1, count: 16384)
+        for _ in 0..<256 { server.pubsub.publish("t", binary: payload) }  // 4 MiB
+        #expect(eventually(seconds: 10) { server.pubsub.subscriberCount(of: "t") == 0 }, "still subscribed")
+        #expect(closes.all == ["close 1006"], "\(closes.all)")
+        _ = stalled
+    }
+
     @Test func dropPolicyKeepsTheConnectionAndCountsDrops() throws {
         let dropping = WebSocketConfiguration(pingInterval: nil, maxQueuedBytes: 64 * 1024, slowConsumerPolicy: .drop)
         try withWebSocketServer(dropping) { _, port, recorder in
@@ -218,5 +259,14 @@ struct WebSocketServerTests {
         }
         #expect(recorder.all.filter { $0.hasPrefix("close anon 1001") }.count == 4, "\(recorder.all)")
         recorder.releaseSockets()
+    }
+}
+
+/// Subscribes to "t" and records how it closed.
+private struct ClosingSubscriber: WebSocketHandler {
+    let closes: Recorder
+    func onOpen(_ socket: WebSocket<Void>) { socket.subscribe("t") }
+    func onClose(_ socket: WebSocket<Void>, code: WebSocketCloseCode, reason: String) {
+        closes.add("close \(code.rawValue)\(reason.isEmpty ? "" : " " + reason)")
     }
 }

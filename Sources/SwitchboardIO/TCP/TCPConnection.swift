@@ -343,6 +343,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             let written = switchboard_stream_send(stream, loop.gatherBuffers, UInt32(count))
             if written == Int(UV_EAGAIN.rawValue) {
                 startAsyncWrite()
+                writeDidBlock()
                 return
             }
             if written < 0 {
@@ -353,10 +354,19 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             if written > 0 { lastWriteProgress = loop.now }
             if written < total {
                 startAsyncWrite()
+                writeDidBlock()
                 return
             }
         }
         apply(.drained)
+    }
+
+    /// Bytes are left for an asynchronous write: the delegate may start a
+    /// write-stall clock now (and need not on every write that the same
+    /// turn's flush hands to the kernel whole).
+    private func writeDidBlock() {
+        guard lifecycle.acceptsWrites else { return }
+        delegate?.connectionWriteDidBlock(self)
     }
 
     /// Bytes one asynchronous write covers at most. Its completion is when

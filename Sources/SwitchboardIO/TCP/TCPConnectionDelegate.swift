@@ -12,6 +12,9 @@ package protocol TCPConnectionDelegate: AnyObject {
     func connectionDeadlinePassed(_ connection: TCPConnection)
     /// Every queued byte has been handed to the kernel.
     func connectionDidDrain(_ connection: TCPConnection)
+    /// The kernel took less than was queued: the rest waits for the socket
+    /// to become writable (a slow or stalled peer). Only while open.
+    func connectionWriteDidBlock(_ connection: TCPConnection)
     /// The connection is closed and its handle released; `error` is `nil`
     /// for a close this side asked for or an orderly end of input.
     func connectionDidClose(_ connection: TCPConnection, error: IOError?)
@@ -21,5 +24,6 @@ extension TCPConnectionDelegate {
     package func connectionDidReachEndOfInput(_ connection: TCPConnection) { connection.close() }
     package func connectionDeadlinePassed(_ connection: TCPConnection) { connection.close() }
     package func connectionDidDrain(_ connection: TCPConnection) {}
+    package func connectionWriteDidBlock(_ connection: TCPConnection) {}
     package func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
 }

@@ -110,11 +110,10 @@ extension WebSocketConnection {
             return .dropped
         }
         write()
-        if queued == 0 {
-            if tcp.queuedByteCount > 0 { scheduleDeadline() }  // a write stall can start now
-            return .sent
-        }
-        return .buffered
+        // A write stall's deadline is armed when a flush leaves bytes
+        // behind (`connectionWriteDidBlock`), not here: nearly every write
+        // leaves whole in this turn's flush.
+        return queued == 0 ? .sent : .buffered
     }
 
     func close(code: WebSocketCloseCode, reason: String) {

@@ -17,6 +17,12 @@ extension WebSocketConnection {
             hasQueuedBytes: tcp.queuedByteCount > 0, lastWriteProgress: tcp.lastWriteProgress, isReadingPaused: tcp.isReadingPaused)
     }
 
+    /// Bytes wait for a slow peer: the write-stall clock runs from the
+    /// last progress (`TCPConnection.lastWriteProgress`).
+    func connectionWriteDidBlock(_ connection: TCPConnection) {
+        scheduleDeadline()
+    }
+
     func connectionDeadlinePassed(_ connection: TCPConnection) {
         switch timers.fire(now: tcp.loop.now, settings.timers, transportState) {
         case .none: break
