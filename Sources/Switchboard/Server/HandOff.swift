@@ -78,11 +78,13 @@ extension Server {
             }
             var incoming = Request(head: request, body: [], parameters: parameters, remoteAddress: connection.remoteAddress)
             incoming.hostContext = hostContext
-            let outcome = route.upgrade(incoming, isHTTP11: true, on: connection, context: context, settled: settled) { bufferedBytes }
             // Unlike a connection that came through our HTTP handler, an
-            // adopted one has not been read from yet (a pending one reads
-            // from the start of its wait).
-            if outcome == .upgraded { connection.resumeReading() }
+            // adopted one is not reading yet. It starts before the upgrade
+            // (nothing is read until this closure returns), so that the
+            // WebSocket may pause it again while it handles the buffered
+            // bytes; a refusal's close stops it.
+            connection.resumeReading()
+            route.upgrade(incoming, isHTTP11: true, on: connection, context: context, settled: settled) { bufferedBytes }
         }
         if !accepted {
             close(socket)

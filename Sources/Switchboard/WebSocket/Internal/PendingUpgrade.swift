@@ -64,8 +64,10 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
         connection.setDeadline(after: nil)
         switch result {
         case .success(let userData):
-            upgrade.open(handler, userData: userData, bufferedBytes: input)
+            // Reading resumes first: the WebSocket may pause it again at
+            // once (the bytes kept meanwhile can fill its turn or queue).
             connection.resumeReading()
+            upgrade.open(handler, userData: userData, bufferedBytes: input)
         case .failure(let error):
             upgrade.refuse(error)
         }
