@@ -72,13 +72,10 @@ func completeServerFrames(in bytes: [UInt8]) -> [(opcode: UInt8, length: Int, cl
 /// over a few threads, then the server must still answer, hold no
 /// connection object, and stop with every handle closed.
 ///
-/// Known failure (today): the first two abort the test process with
-/// libuv's `uv_close: Assertion '!uv__is_closing(handle)' failed`:
-/// `TCPConnection.closeAfterFlush` flushes the corked close frame, the
-/// write fails on the reset socket and closes the handle, and the same
-/// call goes on to `uv_shutdown` and closes it again. The third passes
-/// today: by the time the client's RST arrives the server has written its
-/// close frame and is lingering, and a read error there closes once.
+/// The first two used to abort the process with libuv's
+/// `uv_close: Assertion '!uv__is_closing(handle)' failed`: flushing the
+/// corked close frame failed on the reset socket and closed the handle,
+/// and the same call went on to shut it down and close it again.
 @Suite("Connections reset by the client", .serialized)
 struct ConnectionResetTests {
     static let threads = 4
