@@ -42,8 +42,13 @@ struct HTTPChunkedDecoder: Sendable {
     /// too, so from then on the client is sending and needs no `100 Continue`.
     private(set) var hasReceivedBytes = false
 
-    init(limits: HTTPParserLimits) {
+    /// False for a caller that only follows the framing (``HTTPUpgradeBoundary``):
+    /// chunk data is skipped, not appended.
+    private let keepsData: Bool
+
+    init(limits: HTTPParserLimits, keepsData: Bool = true) {
         self.limits = limits
+        self.keepsData = keepsData
         self.trailerScanner = HTTPHeadScanner(section: .trailers, limits: limits)
     }
 
@@ -63,7 +68,9 @@ struct HTTPChunkedDecoder: Sendable {
             switch state {
             case .data:
                 let take = min(remaining, count - index)
-                body.append(contentsOf: HTTPSyntax.bytes(UnsafeRawBufferPointer(rebasing: region[index..<(index + take)])))
+                if keepsData {
+                    body.append(contentsOf: HTTPSyntax.bytes(UnsafeRawBufferPointer(rebasing: region[index..<(index + take)])))
+                }
                 index += take
                 remaining -= take
                 if remaining == 0 { state = .dataCR }
