@@ -19,5 +19,10 @@ fi
 if grep -rqE 'import (SwitchboardIO|CLibUV)' Sources/SwitchboardHub; then
 	fail "SwitchboardHub must not reach the I/O core"
 fi
+# Users of the core library never build SwiftNIO or Hummingbird: those live
+# in Integrations/, packages of their own.
+if grep -rqE '^(public |internal |@_exported )?import (NIO|Hummingbird|Vapor)' Sources; then
+	fail "the core package must not import SwiftNIO, Hummingbird or Vapor: $(grep -rlE '^(public |internal )?import (NIO|Hummingbird|Vapor)' Sources | tr '\n' ' ')"
+fi
 [ "$status" -eq 0 ] && echo "layering: ok"
 exit "$status"

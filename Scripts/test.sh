@@ -16,6 +16,12 @@ for target in Switchboard SwitchboardRedis; do
 done
 swift test --skip-build
 
+# The Hummingbird integration, a package of its own (it brings SwiftNIO and
+# Hummingbird, which users of the core library never build): its first
+# build takes a few minutes.
+swift build --build-tests --package-path Integrations/SwitchboardHummingbird
+swift test --skip-build --package-path Integrations/SwitchboardHummingbird
+
 # The whole suite again under AddressSanitizer (LeakSanitizer included: a
 # leak fails the run; Scripts/sanitizers lists the reports in code that is
 # not ours), then under Thread Sanitizer (a race stops the run). Examples the

@@ -159,6 +159,12 @@ public final class TestSocket: @unchecked Sendable {
         return try TestResponse(parsingHead: bytes)
     }
 
+    /// Sends `GET path` and reads the response.
+    public func get(_ path: String) throws -> TestResponse {
+        try send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        return try receiveResponse()
+    }
+
     /// Reads one HTTP/1.1 response framed by Content-Length (or by close).
     public func receiveResponse() throws -> TestResponse {
         var bytes: [UInt8] = []

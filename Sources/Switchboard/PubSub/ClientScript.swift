@@ -2,7 +2,8 @@ import HTTPTypes
 
 /// The browser client of the pub/sub endpoint's JSON protocol
 /// (Docs/client-protocol.md), embedded as source so a deployed binary needs
-/// no resource bundle. Serve it with `Router.clientScript(at:)`.
+/// no resource bundle. Serve it with `Router.clientScript(at:)`, or with
+/// the host's own HTTP server when Switchboard has no listener of its own.
 ///
 /// ```js
 /// const client = new Switchboard.Client("/pubsub")
@@ -16,8 +17,9 @@ import HTTPTypes
 /// `minBackoff` and `maxBackoff` in ms), subscribes again after every
 /// reconnect, and rejects a publish that gets no reply within
 /// `requestTimeout` ms or whose connection drops first.
-enum ClientScript {
-    static let source: String = #"""
+public enum ClientScript {
+    /// The script (JavaScript), to send as `text/javascript; charset=utf-8`.
+    public static let source: String = #"""
 // Switchboard client: topics over one WebSocket, speaking the JSON protocol
 // of Docs/client-protocol.md. Plain ES2020 with no dependencies, so it works
 // as a classic <script> and in Node; it sets globalThis.Switchboard.

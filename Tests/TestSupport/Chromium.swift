@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Glibc
 
 /// A headless Chromium showing one page, for tests of the browser client.
@@ -6,9 +6,9 @@ import Glibc
 /// Foundation's `Process` starts the child in a process group of its own,
 /// so `kill()` ends the whole browser (zygotes, renderers, crash handlers)
 /// with one signal, whatever state the test left it in.
-final class Chromium {
-    static let path = "/usr/bin/chromium"
-    static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: path) }
+public final class Chromium {
+    public static let path = "/usr/bin/chromium"
+    public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
     private let process = Process()
     /// Profile and log; removed by `kill()`.
@@ -18,7 +18,7 @@ final class Chromium {
 
     /// Starts the browser on `url`.
     /// Opens `url`; `arguments` are extra command-line flags (e.g. a DevTools port).
-    init(url: String, arguments: [String] = []) throws {
+    public init(url: String, arguments: [String] = []) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-chromium-\(UUID().uuidString)")
         logFile = folder.appendingPathComponent("chromium.log")
         let profile = folder.appendingPathComponent("profile")
@@ -43,20 +43,20 @@ final class Chromium {
 
     deinit { kill() }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
     /// The browser's profile folder (Chromium writes `DevToolsActivePort` there).
-    var profileFolder: URL { folder.appendingPathComponent("profile") }
+    public var profileFolder: URL { folder.appendingPathComponent("profile") }
 
     /// The end of the browser's output, for failure messages.
-    var logTail: String {
+    public var logTail: String {
         let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(20).joined(separator: "\n")
     }
 
     /// Kills the browser's process group and removes its profile. Safe to
     /// call more than once.
-    func kill() {
+    public func kill() {
         guard !killed else { return }
         killed = true
         let pid = process.processIdentifier

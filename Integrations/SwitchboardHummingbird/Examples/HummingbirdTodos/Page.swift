@@ -1,0 +1,1 @@
+../../../../Examples/ExistingApp/Page.swift

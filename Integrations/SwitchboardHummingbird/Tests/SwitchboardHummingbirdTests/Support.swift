@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+import HummingbirdTestSupport
+import SwitchboardWire
+
+/// Runs a client program to its end: its exit status and everything it printed.
+func runClient(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+let clientsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients").path
+
+/// A masked client text frame, as a client writes it.
+func clientText(_ text: String) -> [UInt8] {
+    WebSocketFrame.encode(opcode: .text, payload: Array(text.utf8), fin: true, rsv1: false, maskingKey: (1, 2, 3, 4))
+}
+
+func raiseFileLimit() {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+/// This process's sockets whose local port is `port` (the app's listener
+/// and every connection it accepted, SwiftNIO's or Switchboard's), with
+/// whether each is close-on-exec and its peer's port.
+func socketsOnPort(_ port: Int) -> [(fd: Int32, peerPort: Int?, closeOnExec: Bool)] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return entries.compactMap { entry in
+        guard let fd = Int32(entry), localPort(fd) == port else { return nil }
+        return (fd, peerPort(fd), fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
+    }
+}
+
+private func localPort(_ fd: Int32) -> Int? { port(of: fd, getsockname) }
+private func peerPort(_ fd: Int32) -> Int? { port(of: fd, getpeername) }
+
+private func port(of fd: Int32, _ name: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> Int? {
+    var address = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name(fd, $0, &length) } }
+    guard named == 0, address.sin_family == sa_family_t(AF_INET) else { return nil }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+extension TestSocket {
+    /// Sends a request and reads its response.
+    func exchange(_ request: String) throws -> TestResponse {
+        try send(request)
+        return try receiveResponse()
+    }
+
+    /// The port this client connected from.
+    var localPort: Int? { port(of: fd, getsockname) }
+}
