@@ -16,11 +16,13 @@ for target in Switchboard SwitchboardRedis; do
 done
 swift test --skip-build
 
-# The Hummingbird integration, a package of its own (it brings SwiftNIO and
-# Hummingbird, which users of the core library never build): its first
-# build takes a few minutes.
-swift build --build-tests --package-path Integrations/SwitchboardHummingbird
-swift test --skip-build --package-path Integrations/SwitchboardHummingbird
+# The integrations, packages of their own (they bring SwiftNIO and
+# Hummingbird, jwt-kit and swift-crypto, which users of the core library
+# never build): their first builds take a few minutes.
+for integration in Integrations/SwitchboardHummingbird Integrations/SwitchboardJWT; do
+	swift build --build-tests --package-path "$integration"
+	swift test --skip-build --package-path "$integration"
+done
 
 # The whole suite again under AddressSanitizer (LeakSanitizer included: a
 # leak fails the run; Scripts/sanitizers lists the reports in code that is

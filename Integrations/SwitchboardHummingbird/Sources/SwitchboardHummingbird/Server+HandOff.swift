@@ -26,10 +26,13 @@ extension Switchboard.Server {
             context.logger.error("Switchboard hand-off on a server not built with .http1(handingOffTo:)")
             throw HTTPError(.internalServerError, message: "WebSocket hand-off is not set up on this server")
         }
+        // Checked here too: with pipelining, the upgrade head the byte
+        // handler saw may belong to a later request than this one.
+        guard Self.asksForUpgrade(request) else { return Self.upgradeRequired }
         let taken = try await channel.eventLoop.submit { try Self.takeConnection(of: channel) }.get()
         switch taken {
         case .notAnUpgrade:
-            return Response(status: .upgradeRequired, headers: [.upgrade: "websocket", .connection: "Upgrade"])
+            return Self.upgradeRequired
         case .cannotFollow(let reason):
             context.logger.error("Switchboard hand-off refused: the connection's bytes are not plain HTTP/1.1 (\(reason))")
             throw HTTPError(.notImplemented, message: "WebSocket hand-off needs plain HTTP/1.1")
@@ -43,6 +46,17 @@ extension Switchboard.Server {
             case .clientLeft: return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
             case .notTaken: return Response(status: .serviceUnavailable)
             }
+        }
+    }
+
+    private static let upgradeRequired = Response(status: .upgradeRequired, headers: [.upgrade: "websocket", .connection: "Upgrade"])
+
+    /// `Connection: upgrade` and an `Upgrade` field, as SwiftNIO's parser
+    /// (and `HTTPUpgradeBoundary`) judge an upgrade request.
+    private static func asksForUpgrade(_ request: Hummingbird.Request) -> Bool {
+        guard request.headers[.upgrade] != nil else { return false }
+        return request.headers[values: .connection].contains { value in
+            value.split(separator: ",").contains { $0.lowercased().filter { !$0.isWhitespace } == "upgrade" }
         }
     }
 

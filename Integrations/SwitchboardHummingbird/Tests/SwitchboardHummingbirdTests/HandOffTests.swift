@@ -87,6 +87,22 @@ struct HandOffTests {
         }
     }
 
+    @Test func aPlainRequestPipelinedBeforeAnUpgradeIsAnsweredAndTheUpgradeStillHappens() async throws {
+        try await HummingbirdHost.with { host in
+            let port = host.port
+            let (plain, upgrade, echo) = try await onOwnThread {
+                let socket = try TestSocket(port: port)
+                // The byte handler has seen the upgrade's head before the
+                // route answers the plain request for the same path.
+                try socket.send(Array(("GET /echo HTTP/1.1\r\nHost: t\r\n\r\n" + TestWebSocket.upgradeRequest(path: "/echo")).utf8) + clientText("after"))
+                let plain = try socket.receiveResponse()
+                let upgraded = TestWebSocket(upgraded: socket, response: try socket.receiveHead())
+                return (plain.status, upgraded.response.status, try upgraded.receiveNonPing().text)
+            }
+            #expect(plain == 426 && upgrade == 101 && echo == "after")
+        }
+    }
+
     @Test func theHandedOffSocketIsCloseOnExecAndSwiftNIOsCopyIsClosed() async throws {
         try await HummingbirdHost.with { host in
             let port = host.port
