@@ -27,6 +27,7 @@ public struct FuzzTarget: Sendable {
         ClientRequestTarget.target,
         RedisURLTarget.target,
         ConnectionIOTarget.target,
+        UpgradeBoundaryTarget.target,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {
