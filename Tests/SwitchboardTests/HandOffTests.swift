@@ -30,7 +30,8 @@ final class ForeignHost: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) + getsockname(listening, $0, &length) }
         }
-        listen(listening, 16)
+        // Room for every client a test opens at once (a full backlog drops SYNs: 1 s retries).
+        listen(listening, 1024)
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread {
             for _ in 0..<connections {
@@ -215,6 +216,52 @@ struct HandOffTests {
         #expect(try socket.receiveNonPing().text == "through the host")
         try server.stop()
         #expect(try socket.receiveNonPing().closeCode == 1001)
+        recorder.releaseSockets()
+    }
+
+    /// Hand-offs racing the server's stop, some waiting in an async
+    /// authenticator: every one settles (none hangs its host), and every
+    /// socket is closed by the time the server has stopped.
+    @Test func handOffsRacingAStopAllSettleAndCloseTheirSockets() async throws {
+        let recorder = Recorder()
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, shutdownGracePeriod: .milliseconds(200)))
+        server.webSocket("/ws", handler: EchoHandler(recorder: recorder))
+        server.webSocket("/slow", handler: EchoHandler(recorder: recorder)) { _ in
+            // Longer than the grace period: some are still waiting here when the server stops.
+            try await Task.sleep(for: .milliseconds(400))
+            return "slow"
+        }
+        try server.startWithoutListening()
+        let count = 200
+        let settled = Locked<[HandOffOutcome]>([])
+        let host = try ForeignHost(connections: count) { socket, request, leftover in
+            Task {
+                let outcome = await server.handleUpgrade(socket: socket, request: request, bufferedBytes: leftover)
+                settled.withLock { $0.append(outcome) }
+            }
+        }
+        let clients = try await onOwnThread {
+            try (0..<count).map { index in
+                let client = try TestSocket(port: host.port)
+                client.timeoutMilliseconds = 60_000
+                try client.send(TestWebSocket.upgradeRequest(path: index % 2 == 0 ? "/ws?user=u\(index)" : "/slow"))
+                if index == count / 2 {
+                    // Stop while some are settled, some in flight, some to come.
+                    _ = eventually(seconds: 30) { settled.withLock { $0.count } >= count / 4 }
+                    try server.stop()
+                }
+                return client
+            }
+        }
+        let allSettled = await eventually(seconds: 60) { settled.withLock { $0.count } == count }
+        #expect(allSettled, "\(settled.withLock { $0.count }) of \(count) hand-offs settled")
+        // Each client is answered (101, then 1001) or closed: none is left open.
+        let unclosed = try await onOwnThread { clients.filter { (try? $0.receiveUntilClosed()) == nil }.count }
+        #expect(unclosed == 0)
+        let outcomes = Dictionary(grouping: settled.withLock { $0 }, by: { "\($0)" }).mapValues(\.count)
+        print("hand-offs racing a stop: \(outcomes)")
+        // No client left: those cut short by the stop were not taken.
+        #expect(Set(outcomes.keys).isSubset(of: ["upgraded", "notTaken"]), "\(outcomes)")
         recorder.releaseSockets()
     }
 

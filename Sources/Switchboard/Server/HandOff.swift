@@ -11,8 +11,8 @@ public enum HandOffOutcome: Sendable, Equatable {
     case refused(HTTPResponse.Status)
     /// The client left while its `async` authentication ran.
     case clientLeft
-    /// The server is not running, or the socket could not be taken over;
-    /// it was closed.
+    /// The server is not running (or stopped before the upgrade settled),
+    /// or the socket could not be taken over; it was closed.
     case notTaken
 }
 

@@ -105,6 +105,11 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
-        clientLeft()
+        // A reset is the client leaving; a close without an error, with
+        // nothing settled yet, comes from this side: the server stopping.
+        guard error == nil else { return clientLeft() }
+        guard !isSettled else { return }
+        abandon()
+        upgrade.settled?(.notTaken)
     }
 }
