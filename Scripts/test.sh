@@ -35,6 +35,12 @@ LSAN_OPTIONS="suppressions=$PWD/Scripts/sanitizers/lsan-suppressions.txt:print_s
 	Scripts/sanitized-tests.sh address
 SWITCHBOARD_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1" \
 	Scripts/sanitized-tests.sh thread
+# The Hummingbird hand-off crosses threads (SwiftNIO's loops, Switchboard's,
+# Swift tasks): its tests again under Thread Sanitizer.
+hummingbird=Integrations/SwitchboardHummingbird
+swift build --build-tests --package-path "$hummingbird" --sanitize=thread --scratch-path "$hummingbird/.build-tsan"
+SWITCHBOARD_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1" \
+	swift test --skip-build --package-path "$hummingbird" --sanitize=thread --scratch-path "$hummingbird/.build-tsan"
 
 # A short libFuzzer run of every fuzz target (Fuzz/README.md): a crash or a
 # broken property fails the run; nothing is written to Fuzz/Corpus.

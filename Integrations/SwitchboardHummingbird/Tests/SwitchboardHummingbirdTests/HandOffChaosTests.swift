@@ -1,6 +1,5 @@
 import Foundation
 import HummingbirdTestSupport
-import Synchronization
 import Testing
 
 /// Clients that break off at every step of a hand-off (mid-head, right
@@ -24,7 +23,7 @@ struct HandOffChaosTests {
             let listeners = socketsOnPort(port).count
             let seed = Self.seed
             print("hand-off chaos: seed \(seed) (replay: CHAOS_SEED=\(seed))")
-            let results = Mutex<(counts: [String: Int], failures: [String])>(([:], []))
+            let results = Guarded<(counts: [String: Int], failures: [String])>(([:], []))
             try await onOwnThread {
                 DispatchQueue.concurrentPerform(iterations: 4) { thread in
                     var generator = SeededGenerator(seed: seed &+ UInt64(thread))

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import HummingbirdTestSupport
 import Switchboard
 import SwitchboardHummingbird
@@ -127,7 +126,7 @@ struct HandOffTests {
             let threads = 8
             let perThread = 125
             let failures = try await onOwnThread { () -> [String] in
-                let failures = Mutex<[String]>([])
+                let failures = Guarded<[String]>([])
                 DispatchQueue.concurrentPerform(iterations: threads) { thread in
                     var open: [TestWebSocket] = []
                     do {

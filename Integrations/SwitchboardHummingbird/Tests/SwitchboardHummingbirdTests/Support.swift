@@ -63,3 +63,18 @@ extension TestSocket {
     /// The port this client connected from.
     var localPort: Int? { port(of: fd, getsockname) }
 }
+
+/// A value behind a pthread mutex (NSLock), which Thread Sanitizer sees;
+/// it does not see inside `Synchronization.Mutex`.
+final class Guarded<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
