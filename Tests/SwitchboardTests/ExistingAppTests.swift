@@ -10,7 +10,7 @@ struct ExistingAppTests {
     func theJSONAPIWorks() throws {
         let app = try ExampleProcess("ExistingApp")
         defer { app.stop() }
-        let api = TodoClient(port: app.port)
+        let api = TodoAPI(port: app.port)
         #expect(try api.send("GET", "/health").bodyText == "ok")
         let empty = try api.send("GET", "/todos")
         #expect(empty.bodyText == "[]" && empty.header("etag") == #""0""#)
@@ -56,7 +56,7 @@ struct ExistingAppTests {
     func aSubscriberSeesEveryChangeInOrder() throws {
         let app = try ExampleProcess("ExistingApp")
         defer { app.stop() }
-        let api = TodoClient(port: app.port)
+        let api = TodoAPI(port: app.port)
         let socket = try TestWebSocket(port: app.port, path: "/realtime")
         try socket.send(text: #"{"type":"subscribe","topic":"todos","id":1}"#)
         #expect(try socket.nextJSON() == ["type": "ack", "id": 1])
@@ -104,7 +104,7 @@ struct ExistingAppTests {
         try socket.send(text: #"{"type":"subscribe","topic":"todos","id":3}"#)
         #expect(try socket.nextJSON() == ["type": "ack", "id": 3])
         // Refused publishes reached nobody: the next message is the API's.
-        #expect(try TodoClient(port: app.port).send("POST", "/todos", #"{"title":"Real"}"#).status == 201)
+        #expect(try TodoAPI(port: app.port).send("POST", "/todos", #"{"title":"Real"}"#).status == 201)
         let message = try socket.nextJSON()
         #expect((message["data"] as? NSDictionary)?["event"] as? String == "created", "\(message)")
     }
@@ -119,21 +119,14 @@ extension ExistingAppTests {
     func thePageFollowsTheList() throws {
         let app = try ExampleProcess("ExistingApp")
         defer { app.stop() }
-        let api = TodoClient(port: app.port)
+        let api = TodoAPI(port: app.port)
         #expect(try api.send("POST", "/todos", #"{"title":"Buy milk"}"#).status == 201)
         let browser = try InspectedChromium(url: "http://127.0.0.1:\(app.port)/")
         defer { browser.kill() }
-        // Each item as "title" or "title (done)", in order, as the list was
-        // last drawn (the class, not the checkbox a click flips at once).
-        let items = ##"JSON.stringify([...document.querySelectorAll("#list li")].map((item) => item.querySelector("span").textContent + (item.className === "done" ? " (done)" : "")))"##
         func shows(_ expected: [String]) -> Bool {
-            var seen = ""
-            let ok = eventually(seconds: 10) {
-                seen = try browser.evaluate(items)
-                return (try JSONSerialization.jsonObject(with: Data(seen.utf8)) as? [String]) == expected
-            }
-            if !ok { Issue.record("the page shows \(seen), not \(expected)") }
-            return ok
+            guard let seen = browser.waitForTodos(expected) else { return true }
+            Issue.record("the page shows \(seen), not \(expected)")
+            return false
         }
         #expect(shows(["Buy milk"]))
         #expect(try browser.evaluate(#"document.getElementById("state").textContent"#) == "open")
@@ -151,17 +144,6 @@ extension ExistingAppTests {
         #expect(shows(["Walk the dog (done)", "From the page"]))
         #expect(try api.send("GET", "/todos").bodyText
             == #"[{"done":true,"id":2,"title":"Walk the dog"},{"done":false,"id":3,"title":"From the page"}]"#)
-    }
-}
-
-/// Requests to the app's API, one connection each.
-private struct TodoClient {
-    var port: Int
-
-    func send(_ method: String, _ path: String, _ body: String? = nil) throws -> TestResponse {
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        return try TestSocket(port: port).exchange(request + "\r\n" + (body ?? ""))
     }
 }
 

@@ -56,19 +56,3 @@ func withServer(
 struct SecretError: Error, CustomStringConvertible {
     var description: String { "database password is hunter2" }
 }
-
-/// Raises the open-file limit to its hard maximum (the 1,000-client test).
-func raiseFileLimit() {
-    var limit = rlimit()
-    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}
-
-extension TestSocket {
-    /// Sends one request and reads its response.
-    func exchange(_ request: String) throws -> TestResponse {
-        try send(request)
-        return try receiveResponse()
-    }
-}

@@ -1,22 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Switchboard
 
-/// Runs a third-party client program against a live server and reports
-/// its exit status and output.
-func runClient(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-}
-
+/// Third-party client programs (Python, Node), run with `runClient`.
 let clientsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients").path
 
 @Suite("Third-party WebSocket clients")

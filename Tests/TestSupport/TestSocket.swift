@@ -161,7 +161,12 @@ public final class TestSocket: @unchecked Sendable {
 
     /// Sends `GET path` and reads the response.
     public func get(_ path: String) throws -> TestResponse {
-        try send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try exchange("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    }
+
+    /// Sends one request and reads its response.
+    public func exchange(_ request: String) throws -> TestResponse {
+        try send(request)
         return try receiveResponse()
     }
 

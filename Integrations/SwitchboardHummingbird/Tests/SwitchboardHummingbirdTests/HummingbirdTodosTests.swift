@@ -20,7 +20,7 @@ struct HummingbirdTodosTests {
                 return socket
             }
             // Same port, plain HTTP: the API the app always had.
-            #expect(try TodoClient(port: port).send("POST", "/todos", #"{"title":"Buy milk"}"#).status == 201)
+            #expect(try TodoAPI(port: port).send("POST", "/todos", #"{"title":"Buy milk"}"#).status == 201)
             for follower in followers {
                 let message = try follower.nextJSON()
                 let data = message["data"] as? NSDictionary
@@ -50,19 +50,14 @@ struct HummingbirdTodosTests {
         defer { app.stop() }
         let port = app.port
         try await onOwnThread {
-            let api = TodoClient(port: port)
+            let api = TodoAPI(port: port)
             #expect(try api.send("POST", "/todos", #"{"title":"Buy milk"}"#).status == 201)
             let browser = try InspectedChromium(url: "http://127.0.0.1:\(port)/")
             defer { browser.kill() }
-            let items = ##"JSON.stringify([...document.querySelectorAll("#list li")].map((item) => item.querySelector("span").textContent + (item.className === "done" ? " (done)" : "")))"##
             func shows(_ expected: [String]) -> Bool {
-                var seen = ""
-                let ok = eventually(seconds: 10) {
-                    seen = try browser.evaluate(items)
-                    return (try JSONSerialization.jsonObject(with: Data(seen.utf8)) as? [String]) == expected
-                }
-                if !ok { Issue.record("the page shows \(seen), not \(expected); chromium:\n\(browser.logTail)") }
-                return ok
+                guard let seen = browser.waitForTodos(expected) else { return true }
+                Issue.record("the page shows \(seen), not \(expected)")
+                return false
             }
             #expect(shows(["Buy milk"]))
             #expect(try browser.evaluate(#"document.getElementById("state").textContent"#) == "open")
@@ -72,17 +67,6 @@ struct HummingbirdTodosTests {
             #expect(try api.send("DELETE", "/todos/1").status == 204)
             #expect(shows(["Walk the dog"]))
         }
-    }
-}
-
-/// Requests to the app's API, one connection each.
-private struct TodoClient {
-    var port: Int
-
-    func send(_ method: String, _ path: String, _ body: String? = nil) throws -> TestResponse {
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        return try TestSocket(port: port).exchange(request + "\r\n" + (body ?? ""))
     }
 }
 

@@ -3,32 +3,11 @@ import Glibc
 import HummingbirdTestSupport
 import SwitchboardWire
 
-/// Runs a client program to its end: its exit status and everything it printed.
-func runClient(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-}
-
 let clientsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients").path
 
 /// A masked client text frame, as a client writes it.
 func clientText(_ text: String) -> [UInt8] {
     WebSocketFrame.encode(opcode: .text, payload: Array(text.utf8), fin: true, rsv1: false, maskingKey: (1, 2, 3, 4))
-}
-
-func raiseFileLimit() {
-    var limit = rlimit()
-    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
 /// This process's sockets whose local port is `port` (the app's listener
@@ -54,12 +33,6 @@ private func port(of fd: Int32, _ name: (Int32, UnsafeMutablePointer<sockaddr>, 
 }
 
 extension TestSocket {
-    /// Sends a request and reads its response.
-    func exchange(_ request: String) throws -> TestResponse {
-        try send(request)
-        return try receiveResponse()
-    }
-
     /// The port this client connected from.
     var localPort: Int? { port(of: fd, getsockname) }
 }
