@@ -9,18 +9,25 @@ import Glibc
 /// HOST:PORT"): a port picked by the test and released before the example
 /// binds it could be taken meanwhile by one of the many client sockets
 /// other tests open. `swift build --build-tests` builds the examples beside
-/// the tests.
-public final class ExampleProcess {
+/// the tests. Sendable: its fields are set once in `init`, and `Process`
+/// may be read from any thread.
+public final class ExampleProcess: @unchecked Sendable {
     public let process = Process()
     public let port: Int
     private let output = Pipe()
 
-    public init(_ name: String, environment: [String: String] = [:]) throws {
+    /// `descriptorLimit` starts it under `ulimit -n` that many.
+    public init(_ name: String, environment: [String: String] = [:], descriptorLimit: Int? = nil) throws {
         // Beside the test bundle, whatever the scratch path; else the default build folder.
         let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
         let binary = FileManager.default.isExecutableFile(atPath: besideTests.path)
             ? besideTests : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/\(name)")
-        process.executableURL = binary
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\"", binary.path]
+        } else {
+            process.executableURL = binary
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
             .merging(["PORT": "0"]) { _, new in new }
         process.standardOutput = output
@@ -58,6 +65,14 @@ public final class ExampleProcess {
         let address = line.split(separator: " ").first { $0.hasPrefix("address=") }
             ?? line.range(of: "listening on ").map { line[$0.upperBound...].prefix { $0 != " " } }
         return address?.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+
+    /// CPU time the process has used (user and system), in clock ticks.
+    public func cpuTicks() -> Int {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return fields.count > 12 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
     }
 
     /// The process's resident memory (VmRSS), in bytes.

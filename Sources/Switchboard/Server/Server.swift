@@ -22,6 +22,8 @@ public final class Server: Sendable {
     /// Fires when `stop()` has finished.
     let stopped = OneShotSignal()
     private let draining = Atomic(false)
+    /// Open WebSocket connections on all loops (`maxWebSockets`).
+    let webSockets = WebSocketCount()
 
     private enum State {
         case idle
@@ -48,6 +50,9 @@ public final class Server: Sendable {
     /// serves and accepts everyone; a health route that answers 503 while
     /// this is true lets a load balancer take the instance out first.
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// The WebSocket connections open now, on all loops.
+    public var webSocketCount: Int { webSockets.value }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
@@ -82,7 +87,7 @@ public final class Server: Sendable {
                 group.shutdown()
                 throw error
             }
-            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub) }
+            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets) }
             guard listening else {
                 state = .running(group, nil, contexts)
                 configuration.logger.info("running without a listener", metadata: ["loops": "\(group.loops.count)"])

@@ -36,6 +36,13 @@ public struct ServerConfiguration: Sendable {
     /// health check while `Server.isDraining`). `stop()` itself does not
     /// wait. Default 0.
     public var drainDelay: Duration
+    /// The most WebSocket connections the server holds at once, over all
+    /// its loops. Past it, upgrade requests are answered 503 with
+    /// `Retry-After: 5` (the handshake is still checked first), while plain
+    /// HTTP goes on being served. Checked when an upgrade is decided, so
+    /// upgrades already waiting in an `async` authenticator can pass it by
+    /// that many. Default `nil`: no limit but the process's descriptors.
+    public var maxWebSockets: Int?
     /// Carries publishes to and from other Switchboard processes (the
     /// Redis backplane). Default `nil`: one process, nothing to run.
     public var backplane: (any Backplane)?
@@ -52,6 +59,7 @@ public struct ServerConfiguration: Sendable {
         http: HTTPConfiguration = HTTPConfiguration(),
         shutdownGracePeriod: Duration = .seconds(2),
         drainDelay: Duration = .zero,
+        maxWebSockets: Int? = nil,
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
@@ -64,6 +72,7 @@ public struct ServerConfiguration: Sendable {
         self.http = http
         self.shutdownGracePeriod = shutdownGracePeriod
         self.drainDelay = drainDelay
+        self.maxWebSockets = maxWebSockets
         self.backplane = backplane
         self.logger = logger
     }

@@ -4,6 +4,7 @@ import Logging
 import SwitchboardIO
 import SwitchboardWire
 import SwitchboardSync
+import Synchronization
 
 /// What every connection on one loop shares: the route table, the
 /// configuration, and a `Date` value cached for the current second.
@@ -13,6 +14,8 @@ final class LoopContext: @unchecked Sendable {
     let routes: RouteTable
     let configuration: ServerConfiguration
     let pubsub: PubSub
+    /// The server's count of open WebSockets, over all loops.
+    let webSockets: WebSocketCount
     /// The HTTP timeouts in the loop clock's milliseconds.
     let httpTimers: HTTPConnectionTimers.Settings
     /// The open WebSocket connections of this loop (counted closed once
@@ -27,8 +30,9 @@ final class LoopContext: @unchecked Sendable {
     private var dateSecond = -1
     private var dateValue = ""
 
-    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub) {
+    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub, webSockets: WebSocketCount) {
         self.loop = loop
+        self.webSockets = webSockets
         self.pubsub = pubsub
         self.routes = routes
         self.configuration = configuration
@@ -39,12 +43,20 @@ final class LoopContext: @unchecked Sendable {
 
     var logger: Logger { configuration.logger }
 
+    /// Whether `maxWebSockets` leaves room for one more.
+    var hasRoomForAWebSocket: Bool {
+        guard let limit = configuration.maxWebSockets else { return true }
+        return webSockets.value < limit
+    }
+
     func webSocketOpened() {
         webSocketCount += 1
+        webSockets.add(1)
     }
 
     func webSocketClosed() {
         webSocketCount -= 1
+        webSockets.add(-1)
         signalIfAllClosed()
     }
 
@@ -74,4 +86,12 @@ final class LoopContext: @unchecked Sendable {
         }
         return dateValue
     }
+}
+
+/// Open WebSocket connections, counted by every loop: one atomic add per
+/// open and close, read when an upgrade is decided.
+final class WebSocketCount: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
 }

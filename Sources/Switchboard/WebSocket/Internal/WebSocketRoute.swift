@@ -31,6 +31,12 @@ struct WebSocketRoute: Sendable {
             settled?(.refused(refusal.response.status))
             return .refused
         }
+        guard context.hasRoomForAWebSocket else {
+            let full = HTTPError(.serviceUnavailable, "too many connections", headerFields: [.retryAfter: "5"]).response
+            connection.refuse(with: full, context: context)
+            settled?(.refused(.serviceUnavailable))
+            return .refused
+        }
         var deflate: ConnectionDeflate?
         if let agreement = accepted.deflate, let compression = configuration.compression {
             deflate = ConnectionDeflate(agreement: agreement, settings: compression)
