@@ -31,11 +31,18 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
+    /// The delimiters are found in the UTF-8 bytes, never among
+    /// `Character`s: a character such as U+0605 joins the `:` after it into
+    /// one grapheme cluster, and a host of "\u{605}" would swallow its port.
     public init(parsing text: String) throws(RedisURLError) {
-        guard let schemeEnd = text.range(of: "://") else {
+        let bytes = Array(text.utf8)
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        func first(_ byte: Character, in range: Range<Int>) -> Int? { bytes[range].firstIndex(of: byte.asciiValue!) }
+
+        guard let schemeEnd = (0..<max(0, bytes.count - 2)).first(where: { bytes[$0..<($0 + 3)].elementsEqual("://".utf8) }) else {
             throw RedisURLError("expected redis://host[:port][/database]")
         }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        let scheme = string(0..<schemeEnd).lowercased()
         switch scheme {
         case "redis": break
         case "rediss": throw RedisURLError("TLS (rediss://) is not supported; reach Redis over a private network or a TLS tunnel such as stunnel")
@@ -45,44 +52,44 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             guard Self.isScheme(scheme) else { throw RedisURLError("unsupported scheme; expected redis://") }
             throw RedisURLError("unsupported scheme \"\(scheme)\"; expected redis://")
         }
-        var rest = text[schemeEnd.upperBound...]
-        guard !rest.contains("?"), !rest.contains("#") else {
+        var rest = (schemeEnd + 3)..<bytes.count
+        guard first("?", in: rest) == nil, first("#", in: rest) == nil else {
             throw RedisURLError("query parameters and fragments are not supported")
         }
-        var path = Substring("")
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
+        var path = rest.upperBound..<rest.upperBound
+        if let slash = first("/", in: rest) {
+            path = (slash + 1)..<rest.upperBound
+            rest = rest.lowerBound..<slash
         }
 
         self.init()
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            guard let colon = userInfo.firstIndex(of: ":") else {
+        if let at = bytes[rest].lastIndex(of: UInt8(ascii: "@")) {
+            let userInfo = rest.lowerBound..<at
+            rest = (at + 1)..<rest.upperBound
+            guard let colon = first(":", in: userInfo) else {
                 throw RedisURLError("credentials must be user:password@ or :password@")
             }
-            let user = try Self.percentDecoded(userInfo[..<colon])
+            let user = try Self.percentDecoded(Substring(string(userInfo.lowerBound..<colon)))
             username = user.isEmpty ? nil : user
-            password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+            password = try Self.percentDecoded(Substring(string((colon + 1)..<userInfo.upperBound)))
         }
 
         var portText: Substring?
-        if rest.hasPrefix("[") {
+        if bytes[rest].first == UInt8(ascii: "[") {
             // An IPv6 literal: [::1] or [::1]:6380.
-            guard let close = rest.firstIndex(of: "]") else { throw RedisURLError("unclosed [ in the host") }
-            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            guard let close = first("]", in: rest) else { throw RedisURLError("unclosed [ in the host") }
+            host = string((rest.lowerBound + 1)..<close)
             guard Self.isIPv6Literal(host) else { throw RedisURLError("the host in [ ] must be an IPv6 address") }
-            let after = rest[rest.index(after: close)...]
+            let after = (close + 1)..<rest.upperBound
             if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw RedisURLError("unexpected text after the host") }
-                portText = after.dropFirst()
+                guard bytes[after.lowerBound] == UInt8(ascii: ":") else { throw RedisURLError("unexpected text after the host") }
+                portText = Substring(string((after.lowerBound + 1)..<after.upperBound))
             }
-        } else if let colon = rest.firstIndex(of: ":") {
-            host = String(rest[..<colon])
-            portText = rest[rest.index(after: colon)...]
+        } else if let colon = first(":", in: rest) {
+            host = string(rest.lowerBound..<colon)
+            portText = Substring(string((colon + 1)..<rest.upperBound))
         } else {
-            host = String(rest)
+            host = string(rest)
         }
         guard !host.isEmpty else { throw RedisURLError("the host is missing") }
         if let portText {
@@ -92,7 +99,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             port = number
         }
         if !path.isEmpty {
-            guard let number = Self.decimal(path) else { throw RedisURLError("the database must be a number, as in redis://host/0") }
+            guard let number = Self.decimal(Substring(string(path))) else {
+                throw RedisURLError("the database must be a number, as in redis://host/0")
+            }
             database = number
         }
     }
@@ -101,7 +110,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         var credentials = ""
         if password != nil { credentials = "\(username ?? ""):***@" }
-        let shownHost = host.contains(":") ? "[\(host)]" : host
+        let shownHost = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         return "redis://\(credentials)\(shownHost):\(port)/\(database)"
     }
 

@@ -19,6 +19,16 @@ struct RedisURLTests {
         #expect(try RedisURL(parsing: "redis://:a@b@host").password == "a@b")
     }
 
+    /// Delimiters are ASCII bytes, not `Character`s: U+0605 (a prepended
+    /// concatenation mark) joins the `:` or `@` after it into one grapheme
+    /// cluster, and a Character search would miss them (found by the
+    /// redis-url fuzzer: the port became part of the host).
+    @Test func delimitersAfterACharacterThatJoinsTheNextOne() throws {
+        #expect(try RedisURL(parsing: "redis://\u{605}:6380/1") == RedisURL(host: "\u{605}", port: 6380, database: 1))
+        #expect(try RedisURL(parsing: "redis://:p\u{605}@host") == RedisURL(host: "host", password: "p\u{605}"))
+        #expect(try RedisURL(parsing: "redis://\u{605}:6379/0").description == "redis://\u{605}:6379/0")
+    }
+
     @Test(arguments: [
         ("127.0.0.1:6379", "expected redis://"),
         ("http://127.0.0.1", "unsupported scheme"),
