@@ -47,6 +47,19 @@ struct RouterTests {
         for (key, value) in parameters { #expect(found[key] == value) }
     }
 
+    /// Delimiters are bytes: U+0605 joins the "/" or "?" after it into one
+    /// `Character`, which must not merge two segments or hide the query (a
+    /// request handed over by another HTTP stack may carry it raw).
+    @Test func aCharacterThatJoinsTheNextDoesNotHideADelimiter() throws {
+        let (body, found) = try Self.name(routes.match(.get, path: "/topics/\u{605}/stats"[...]))
+        #expect(body == "stats" && found["name"] == "\u{605}")
+        let request = Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/ws\u{605}?user=\u{605}&x"), body: [], parameters: Parameters())
+        #expect(request.path == "/ws\u{605}")
+        #expect(request.queryValue("user") == "\u{605}")
+        #expect(request.queryValue("x") == "")
+        #expect(StaticFile.resolve("\u{605}/../\u{605}/../secret.txt", in: "/tmp") == nil)
+    }
+
     @Test func headIsServedByGet() throws {
         #expect(try Self.name(routes.match(.head, path: "/health")).0 == "health")
     }

@@ -27,24 +27,30 @@ public struct Request: Sendable {
     public var path: Substring { Self.path(of: head) }
 
     /// The path of `head` without its query string (what routes match).
+    ///
+    /// `?`, `&` and `=` are found in the UTF-8 bytes, not among
+    /// `Character`s: a target handed over by another HTTP stack may hold
+    /// a character that joins the delimiter after it into one grapheme
+    /// cluster (U+0605 before `?`).
     static func path(of head: HTTPRequest) -> Substring {
         let full = head.path ?? "/"
-        return full[..<(full.firstIndex(of: "?") ?? full.endIndex)]
+        return full[..<(full.utf8.firstIndex(of: UInt8(ascii: "?")) ?? full.endIndex)]
     }
 
     /// The raw query string after `?`, if any.
     public var query: Substring? {
-        guard let full = head.path, let mark = full.firstIndex(of: "?") else { return nil }
-        return full[full.index(after: mark)...]
+        guard let full = head.path, let mark = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return full[full.utf8.index(after: mark)...]
     }
 
     /// The first value of query parameter `name`, percent-decoded.
     public func queryValue(_ name: String) -> String? {
         guard let query else { return nil }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if percentDecode(parts[0], plusIsSpace: true) == name {
-                return parts.count > 1 ? percentDecode(parts[1], plusIsSpace: true) : ""
+        for pair in splitAtASCII(query, UInt8(ascii: "&")) where !pair.isEmpty {
+            let equals = pair.utf8.firstIndex(of: UInt8(ascii: "="))
+            let key = pair[..<(equals ?? pair.endIndex)]
+            if percentDecode(key, plusIsSpace: true) == name {
+                return equals.map { percentDecode(pair[pair.utf8.index(after: $0)...], plusIsSpace: true) } ?? ""
             }
         }
         return nil
@@ -89,4 +95,22 @@ func percentDecode(_ text: Substring, plusIsSpace: Bool = false) -> String? {
         return String(text)
     }
     return PercentDecoding.bytes(text, plusIsSpace: plusIsSpace).flatMap { String(validating: $0, as: UTF8.self) }
+}
+
+/// `text` cut at every `byte` (an ASCII delimiter), empty pieces kept.
+/// The bytes decide, not `Character`s: a character that joins the
+/// delimiter after it into one grapheme cluster (U+0605) must not hide it.
+func splitAtASCII(_ text: Substring, _ byte: UInt8) -> [Substring] {
+    var pieces: [Substring] = []
+    var start = text.startIndex
+    var index = text.startIndex
+    while index < text.endIndex {
+        if text.utf8[index] == byte {
+            pieces.append(text[start..<index])
+            start = text.utf8.index(after: index)
+        }
+        index = text.utf8.index(after: index)
+    }
+    pieces.append(text[start...])
+    return pieces
 }

@@ -103,7 +103,7 @@ struct RouteNode: Sendable {
     }
 
     static func segments<S: StringProtocol>(of path: S) -> [Substring] where S.SubSequence == Substring {
-        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var segments = splitAtASCII(path[...], UInt8(ascii: "/"))
         if segments.first?.isEmpty == true { segments.removeFirst() }
         return segments
     }

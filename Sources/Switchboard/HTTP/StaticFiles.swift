@@ -33,8 +33,11 @@ extension Router {
 
 enum StaticFile {
     static func resolve(_ relative: String, in root: String, conditions: HTTPFields = [:]) -> Response? {
-        let segments = relative.split(separator: "/", omittingEmptySubsequences: true)
-        for segment in segments where segment == ".." || segment == "." || segment.contains("\\") || segment.contains("\0") {
+        // Bytes, not Characters: a character that joins the "/" after it
+        // into one grapheme cluster (U+0605) must not hide a segment.
+        let segments = relative.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+            .map { String(decoding: $0, as: UTF8.self) }
+        for segment in segments where segment == ".." || segment == "." || segment.utf8.contains(UInt8(ascii: "\\")) || segment.utf8.contains(0) {
             return nil
         }
         var path = root + "/" + segments.joined(separator: "/")
@@ -43,7 +46,7 @@ enum StaticFile {
         if isDirectory.boolValue { path += "/index.html" }
         // Symbolic links could still lead out of the root.
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard real.hasPrefix(root + "/") else { return nil }
+        guard real.utf8.starts(with: (root + "/").utf8) else { return nil }
         var status = stat()
         guard stat(real, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
         let validators: HTTPFields = [
