@@ -71,6 +71,8 @@ struct ChaosSummary: Decodable {
         var echoesSent: Int
         var echoesOk: Int
         var errors: [String]
+        /// Opening handshakes that timed out and were tried again.
+        var slowHandshakes: [String]
         var gotEverything: Bool
     }
 
@@ -240,6 +242,9 @@ struct ChaosTests {
             #expect(!summary.timedOut && summary.connectionsDone > 0, "\(seed): \(summary.connectionsDone) connections, timed out: \(summary.timedOut)")
         }
         if let wellBehaved = summary.wellBehaved {
+            if !wellBehaved.slowHandshakes.isEmpty {
+                print("chaos: \(what): well-behaved handshakes tried again: \(wellBehaved.slowHandshakes)")
+            }
             #expect(wellBehaved.gotEverything, "\(seed): well-behaved clients: \(wellBehaved.errors.prefix(10))")
             #expect(wellBehaved.subscribersComplete == wellBehaved.subscribers, "\(seed)")
             #expect(wellBehaved.echoesOk == wellBehaved.echoesSent, "\(seed)")
@@ -335,7 +340,11 @@ struct ChaosTests {
         }
         trimHeap()
         after = ProcessFootprint.measure(serverPort: port)
-        #expect(after.residentBytes <= baseline.residentBytes + Self.residentTolerance,
+        // Not under AddressSanitizer: its quarantine keeps up to 256 MiB of
+        // freed memory from reuse, so RSS grows by that much over a run
+        // that leaks nothing (measured: 194 → 518 MiB with this suite
+        // alone); LeakSanitizer checks the same thing exactly there.
+        #expect(TestEnvironment.isSanitized || after.residentBytes <= baseline.residentBytes + Self.residentTolerance,
                 "RSS \(after.residentBytes >> 20) MiB, baseline \(baseline.residentBytes >> 20) MiB + \(Self.residentTolerance >> 20) MiB allowed")
         print("chaos: after \(after) (baseline \(baseline)); \(started.duration(to: .now)) in all")
 
