@@ -9,6 +9,10 @@ struct WebSocketRoute: Sendable {
     /// The rest of an accepted upgrade, typed by the route's handler:
     /// authenticate (on the loop, or in a task), then open or refuse.
     let authenticateAndOpen: @Sendable (AcceptedUpgrade) -> UpgradeOutcome
+    /// The same authentication for a host that writes the 101 itself
+    /// (`Server.prepareUpgrade`): awaited by the caller, before there is a
+    /// connection; what it returns opens the WebSocket on one later.
+    let authenticateAhead: @Sendable (Request) async throws -> WebSocketOpener
 
     /// Answers an upgrade request on `connection`: the 101 and the
     /// connection handed to its WebSocket (fed `bufferedBytes()` first: what
@@ -78,9 +82,12 @@ struct AcceptedUpgrade {
     /// Told how the upgrade ended.
     let settled: (@Sendable (HandOffOutcome) -> Void)?
 
-    /// Writes the 101 and hands the connection to a new WebSocket, which
-    /// reads `bufferedBytes` first (what the client sent after its request).
-    func open<Handler: WebSocketHandler>(_ handler: Handler, userData: Handler.UserData, bufferedBytes: [UInt8]? = nil) {
+    /// Writes the 101 (unless the host wrote it) and hands the connection
+    /// to a new WebSocket, which reads `bufferedBytes` first (what the
+    /// client sent after its request).
+    func open<Handler: WebSocketHandler>(
+        _ handler: Handler, userData: Handler.UserData, bufferedBytes: [UInt8]? = nil, hostWroteResponse: Bool = false
+    ) {
         let socket = WebSocketConnection(tcp: connection, settings: settings, context: context, deflate: deflate)
         socket.sink = WebSocket(
             userData: userData,
@@ -89,9 +96,11 @@ struct AcceptedUpgrade {
             connection: socket,
             handler: handler
         )
-        var head: [UInt8] = []
-        serializeResponseHead(accept.response, into: &head)
-        connection.write(SharedBytes(head))
+        if !hostWroteResponse {
+            var head: [UInt8] = []
+            serializeResponseHead(accept.response, into: &head)
+            connection.write(SharedBytes(head))
+        }
         socket.start(initialBytes: bufferedBytes ?? self.bufferedBytes)
         settled?(.upgraded)
     }
@@ -151,7 +160,14 @@ extension Router {
         handler: Handler,
         authentication: Authentication<Handler.UserData>
     ) {
-        let route = WebSocketRoute(settings: WebSocketSettings(configuration)) { upgrade in
+        let ahead: @Sendable (Request) async throws -> WebSocketOpener = { request in
+            let userData = switch authentication {
+            case .onLoop(let authenticate): try authenticate(request)
+            case .inTask(let authenticate): try await authenticate(request)
+            }
+            return WebSocketOpener { upgrade in upgrade.open(handler, userData: userData, hostWroteResponse: true) }
+        }
+        let route = WebSocketRoute(settings: WebSocketSettings(configuration), authenticateAndOpen: { upgrade in
             switch authentication {
             case .onLoop(let authenticate):
                 do {
@@ -165,9 +181,15 @@ extension Router {
                 PendingUpgrade(upgrade, handler: handler, authenticate: authenticate).begin()
                 return .pending
             }
-        }
+        }, authenticateAhead: ahead)
         add(.get, pattern, .webSocket(route))
     }
+}
+
+/// Opens an authenticated WebSocket on a connection whose 101 the host
+/// wrote (`PreparedUpgrade.adopt`).
+struct WebSocketOpener: Sendable {
+    let open: @Sendable (AcceptedUpgrade) -> Void
 }
 
 /// A route's configuration, shared by reference by all its connections

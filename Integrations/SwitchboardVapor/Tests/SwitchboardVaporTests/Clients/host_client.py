@@ -1,0 +1,1 @@
+../../../../SwitchboardHummingbird/Tests/SwitchboardHummingbirdTests/Clients/hummingbird_client.py
