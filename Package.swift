@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // `Server` is a `Service` of a `ServiceGroup`; no SwiftNIO in it.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Counters and gauges for whichever backend the app bootstraps.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Prometheus's text format at the examples' /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // `swift package generate-documentation` for the DocC catalogs; a
         // plugin only, nothing of it is built into the library.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -69,6 +73,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -85,15 +90,33 @@ let package = Package(
         // MARK: Examples (the first two join a Redis backplane when REDIS_URL is set)
 
         .executableTarget(
-            name: "BenchHost", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/BenchHost", swiftSettings: strictSettings),
+            name: "BenchHost",
+            dependencies: [
+                "Switchboard", "SwitchboardRedis",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Examples/BenchHost",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
-            name: "ChatRoom", dependencies: ["Switchboard", "SwitchboardRedis"], path: "Examples/ChatRoom", swiftSettings: strictSettings),
+            name: "ChatRoom",
+            dependencies: [
+                "Switchboard", "SwitchboardRedis",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Examples/ChatRoom",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "Ticker",
             dependencies: [
                 "Switchboard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Examples/Ticker",
             swiftSettings: strictSettings
@@ -135,6 +158,8 @@ let package = Package(
                 "Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardDeflate", "SwitchboardSync", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             exclude: ["Clients"],
             swiftSettings: strictSettings

@@ -32,6 +32,8 @@ let server = Server(configuration: ServerConfiguration(
     backplane: backplane))
 
 server.router.get("/health") { _ in .text("ok") }
+// METRICS=prometheus: the cost of a metrics backend (Docs/Performance.md).
+if environment["METRICS"] == "prometheus" { servePrometheusMetrics(on: server.router) }
 
 /// Sends every message back unchanged, with its opcode.
 struct Echo: WebSocketHandler {

@@ -25,6 +25,8 @@ let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 
 
 server.router.get("/") { _ in .html(chatPage) }
 server.router.get("/health") { _ in .text("ok") }
+// Prometheus scrapes the server's metrics here (Docs/Operations.md).
+servePrometheusMetrics(on: server.router)
 
 // The page and the socket share one origin, so the default origin policy
 // (same origin) is the right one. A person never types 16 KiB into a

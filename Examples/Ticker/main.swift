@@ -33,6 +33,8 @@ server.pubsubEndpoint("/prices", authorizer: PubSubAuthorizer<Void>(
 server.router.clientScript(at: "/switchboard.js")
 server.router.get("/") { _ in .html(page) }
 server.router.get("/health") { _ in .text("ok") }
+// Prometheus scrapes the server's metrics here (Docs/Operations.md).
+servePrometheusMetrics(on: server.router)
 
 // Another service pushes an event: POST /publish/events.NAME (or
 // ticks.SYMBOL) with any JSON value as the body. Answers how many

@@ -56,6 +56,31 @@ struct ChatRoomTests {
         #expect(try ann.next() == ["type": "message", "name": "ann", "text": "bye"])
         try cid.socket.send(text: "still alone")
         #expect(try cid.next() == ["type": "message", "name": "cid", "text": "still alone"])
+
+        // Prometheus's view of that chat, scraped over HTTP (reported once a second).
+        var figures: [String: Double] = [:]
+        let scraped = eventually(seconds: 5) {
+            guard let response = try? TestSocket(port: chat.port).get("/metrics"), response.status == 200 else { return false }
+            figures = Self.prometheusSamples(response.bodyText)
+            return figures[#"switchboard_websocket_connections_closed_total{route="/ws",close="normal"}"#] == 1
+        }
+        #expect(scraped, "\(figures.filter { $0.key.hasPrefix("switchboard") })")
+        #expect(figures[#"switchboard_websocket_connections_opened_total{route="/ws"}"#] == 3)
+        #expect(figures[#"switchboard_websocket_connections{route="/ws"}"#] == 2)
+        #expect(figures[#"switchboard_websocket_messages_received_total{route="/ws"}"#] == 4)
+        #expect(figures["switchboard_publishes_total"] == 8)  // 3 joins, 4 messages, a leave
+        #expect(figures["switchboard_deliveries_total"] == 10)  // to the room's members at the time
+        #expect(figures["switchboard_topics"] == 2)
+    }
+
+    /// `name{labels} value` lines of Prometheus's text format.
+    static func prometheusSamples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
     }
 
     @Test func limits() throws {

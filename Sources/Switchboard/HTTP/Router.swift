@@ -20,6 +20,8 @@ public typealias RouteHandler = @Sendable (Request) throws -> Response
 public final class Router: Sendable {
     private let root = Locked(RouteNode())
     private let frozenRoot = Atomic<Bool>(false)
+    /// WebSocket routes' patterns, in the order added: their metrics labels.
+    private let webSocketPatterns = Locked<[String]>([])
 
     public init() {}
 
@@ -40,6 +42,17 @@ public final class Router: Sendable {
             root.insert(segments: RouteNode.segments(of: pattern)[...], method: method, target: target, pattern: pattern)
         }
     }
+
+    /// Numbers a WebSocket route for the metrics.
+    func registerWebSocketRoute(_ pattern: String) -> Int {
+        webSocketPatterns.withLock { patterns in
+            patterns.append(pattern)
+            return patterns.count - 1
+        }
+    }
+
+    /// The WebSocket routes' patterns, by their metrics number.
+    var webSocketRoutePatterns: [String] { webSocketPatterns.withLock { $0 } }
 
     /// The finished table; after this, registering traps.
     func freeze() -> RouteTable {

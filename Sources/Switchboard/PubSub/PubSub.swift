@@ -19,6 +19,9 @@ public final class PubSub: Sendable {
     /// publish carries a slot for its compressed frame.
     private let compressing = Atomic<Bool>(false)
     private let loops = LoopSlot()
+    /// Messages published on this node (for the metrics).
+    private let published = Atomic<Int>(0)
+    var publishCount: Int { published.load(ordering: .relaxed) }
 
     init(loopCount: Int) {
         let loops = self.loops
@@ -29,6 +32,7 @@ public final class PubSub: Sendable {
                 loops.reference.load()?.loops[index].execute(task)
             },
             deliver: { connection, frame in
+                connection.context.metrics.deliveries += 1
                 _ = connection.send(published: frame)
             }
         )
@@ -56,6 +60,7 @@ public final class PubSub: Sendable {
     }
 
     private func publish(_ topic: String, _ payload: UnsafeRawBufferPointer, isText: Bool) -> Int {
+        published.add(1, ordering: .relaxed)
         let reached = hub.publish(frame(payload, isText: isText), to: topic)
         backplane?.publish(topic, payload: Array(payload), isText: isText)
         return reached

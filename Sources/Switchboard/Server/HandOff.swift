@@ -73,6 +73,7 @@ extension Server {
             let match = context.routes.match(request.method, path: Request.path(of: request))
             guard case .found(.webSocket(let route), let parameters) = match else {
                 connection.refuse(with: HTTPError(.notFound).response, context: context)
+                context.metrics.refused(status: 404)
                 settled?(.refused(.notFound))
                 return
             }

@@ -88,6 +88,7 @@ public final class Server: Sendable {
                 throw error
             }
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets) }
+            startReportingMetrics(contexts)
             guard listening else {
                 state = .running(group, nil, contexts)
                 configuration.logger.info("running without a listener", metadata: ["loops": "\(group.loops.count)"])
@@ -109,6 +110,24 @@ public final class Server: Sendable {
                 pubsub.stopBackplane()
                 group.shutdown()
                 throw error
+            }
+        }
+    }
+
+    /// With a metrics backend bootstrapped (`MetricsSystem.bootstrap`,
+    /// before `start()`), each loop reports its counts every
+    /// `metricsInterval`; without one nothing is reported or scheduled.
+    private func startReportingMetrics(_ contexts: [LoopContext]) {
+        guard MetricsInstruments.backendIsBootstrapped else { return }
+        let instruments = MetricsInstruments(webSocketRoutes: router.webSocketRoutePatterns, loopCount: contexts.count)
+        let (pubsub, interval) = (pubsub, configuration.metricsInterval)
+        for context in contexts {
+            _ = context.loop.execute {
+                let reporter = LoopMetricsReporter(
+                    metrics: context.metrics, instruments: instruments, loop: context.loop,
+                    publishes: { pubsub.publishCount }, topics: { pubsub.topicCount })
+                context.metricsReporter = reporter
+                reporter.start(every: interval)
             }
         }
     }
@@ -158,6 +177,13 @@ public final class Server: Sendable {
             closedAll.countDown()
         }
         closedAll.wait(timeout: configuration.shutdownGracePeriod)
+        // What the closes counted is reported before the loops end.
+        for context in contexts {
+            _ = context.loop.runAndWait(timeout: .seconds(1)) {
+                context.metricsReporter?.stop()
+                context.metricsReporter = nil
+            }
+        }
         // After the closes, so what handlers publish as their sockets close
         // (a chat's "left") still reaches the other nodes; before the loops
         // end, which the backplane's own handles live on.

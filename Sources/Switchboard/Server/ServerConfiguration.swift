@@ -43,6 +43,11 @@ public struct ServerConfiguration: Sendable {
     /// upgrades already waiting in an `async` authenticator can pass it by
     /// that many. Default `nil`: no limit but the process's descriptors.
     public var maxWebSockets: Int?
+    /// How often each loop hands its counts to the metrics backend the app
+    /// bootstrapped (swift-metrics; names in Docs/Operations.md). Counting
+    /// itself is a plain add on the loop's thread; without a backend
+    /// nothing is reported. Default 1 s.
+    public var metricsInterval: Duration
     /// Carries publishes to and from other Switchboard processes (the
     /// Redis backplane). Default `nil`: one process, nothing to run.
     public var backplane: (any Backplane)?
@@ -60,6 +65,7 @@ public struct ServerConfiguration: Sendable {
         shutdownGracePeriod: Duration = .seconds(2),
         drainDelay: Duration = .zero,
         maxWebSockets: Int? = nil,
+        metricsInterval: Duration = .seconds(1),
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
@@ -73,6 +79,7 @@ public struct ServerConfiguration: Sendable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.drainDelay = drainDelay
         self.maxWebSockets = maxWebSockets
+        self.metricsInterval = metricsInterval
         self.backplane = backplane
         self.logger = logger
     }

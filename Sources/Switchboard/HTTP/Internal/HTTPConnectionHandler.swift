@@ -81,6 +81,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         let keepAlive = head.keepAlive
         let connectionHeader: Response.ConnectionHeader =
             !keepAlive ? .close : (head.version == .http1_0 ? .keepAlive : .none)
+        context.metrics.responded(status: response.status.code)
         connection.write(response.encoded(
             date: context.httpDate,
             connection: connectionHeader,

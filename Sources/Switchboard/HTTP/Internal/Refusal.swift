@@ -6,6 +6,7 @@ extension TCPConnection {
     /// path of every refusal (a malformed request, a refused upgrade, a
     /// hand-off that matches no route).
     func refuse(with response: Response, context: LoopContext) {
+        context.metrics.responded(status: response.status.code)
         write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
         closeAfterFlush()
     }

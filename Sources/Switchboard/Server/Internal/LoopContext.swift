@@ -27,6 +27,10 @@ final class LoopContext: @unchecked Sendable {
     /// zlib streams shared by this loop's compressing connections (each
     /// made when the first one needs it).
     let deflate = LoopDeflate()
+    /// What this loop counts for the metrics, and who reports it (nil
+    /// without a metrics backend).
+    let metrics = LoopMetrics()
+    var metricsReporter: LoopMetricsReporter?
     private var dateSecond = -1
     private var dateValue = ""
 

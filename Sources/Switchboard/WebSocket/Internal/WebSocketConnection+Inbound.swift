@@ -51,6 +51,9 @@ extension WebSocketConnection {
                     payload = inflated
                 }
                 timers.messageArrived(now: tcp.loop.now)
+                let counts = context.metrics.route(settings.metricsIndex)
+                counts.messagesReceived += 1
+                counts.bytesReceived += payload.count
                 budget -= max(payload.count, Self.turnCostPerMessage)
                 if opcode == .text {
                     sink?.text(String(decoding: payload, as: UTF8.self))

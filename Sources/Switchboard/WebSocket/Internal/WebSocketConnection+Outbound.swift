@@ -100,15 +100,20 @@ extension WebSocketConnection {
     func admit(_ size: Int, _ write: () -> Void) -> SendResult {
         guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
         let queued = tcp.queuedByteCount
+        let counts = context.metrics.route(settings.metricsIndex)
         if queued + size > configuration.maxQueuedBytes, queued > 0 {
             switch configuration.slowConsumerPolicy.kind {
             case .drop:
                 dropped.add(1, ordering: .relaxed)
+                counts.slowConsumerDrops += 1
             case .close:
+                counts.slowConsumerCloses += 1
                 close(code: .policyViolation, reason: "slow consumer")
             }
             return .dropped
         }
+        counts.messagesSent += 1
+        counts.bytesSent += size
         write()
         // A write stall's deadline is armed when a flush leaves bytes
         // behind (`connectionWriteDidBlock`), not here: nearly every write

@@ -55,6 +55,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     func start(initialBytes: [UInt8]) {
         tcp.replaceDelegate(with: self)
         context.webSocketOpened()
+        context.metrics.route(settings.metricsIndex).opened += 1
         sink?.open()
         // The handler may have closed it in onOpen.
         if !initialBytes.isEmpty, lifecycle.phase != .ended {
@@ -128,7 +129,9 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
         hasSubscriptions = false
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
-        sink.closed(code: lifecycle.closeCodeForHandler, reason: lifecycle.reasonForHandler)
+        let code = lifecycle.closeCodeForHandler
+        sink.closed(code: code, reason: lifecycle.reasonForHandler)
+        context.metrics.route(settings.metricsIndex).closed[CloseClass(code: code.rawValue).rawValue] += 1
         // Counted as closed once the handler has run: a stopping server
         // waits for it, so what onClose publishes still reaches a backplane.
         context.webSocketClosed()

@@ -32,12 +32,14 @@ struct WebSocketRoute: Sendable {
         case .success(let value): accepted = value
         case .failure(let refusal):
             connection.refuse(with: refusal.response, context: context)
+            context.metrics.refused(status: refusal.response.status.code)
             settled?(.refused(refusal.response.status))
             return .refused
         }
         guard context.hasRoomForAWebSocket else {
             let full = HTTPError(.serviceUnavailable, "too many connections", headerFields: [.retryAfter: "5"]).response
             connection.refuse(with: full, context: context)
+            context.metrics.refused(status: full.status.code)
             settled?(.refused(.serviceUnavailable))
             return .refused
         }
@@ -110,6 +112,7 @@ struct AcceptedUpgrade {
     func refuse(_ error: any Error) {
         let response = HTTPError.response(for: error, context: context, path: request.path)
         connection.refuse(with: response, context: context)
+        context.metrics.refused(status: response.status.code)
         settled?(.refused(response.status))
     }
 }
@@ -167,7 +170,8 @@ extension Router {
             }
             return WebSocketOpener { upgrade in upgrade.open(handler, userData: userData, hostWroteResponse: true) }
         }
-        let route = WebSocketRoute(settings: WebSocketSettings(configuration), authenticateAndOpen: { upgrade in
+        let settings = WebSocketSettings(configuration, metricsIndex: registerWebSocketRoute(pattern))
+        let route = WebSocketRoute(settings: settings, authenticateAndOpen: { upgrade in
             switch authentication {
             case .onLoop(let authenticate):
                 do {
@@ -198,8 +202,11 @@ final class WebSocketSettings: Sendable {
     let configuration: WebSocketConfiguration
     let timers: WebSocketTimers.Settings
     let acceptPolicy: WebSocketAcceptPolicy
-    init(_ configuration: WebSocketConfiguration) {
+    /// The route's place in `LoopMetrics.routes` and the instruments.
+    let metricsIndex: Int
+    init(_ configuration: WebSocketConfiguration, metricsIndex: Int) {
         self.configuration = configuration
+        self.metricsIndex = metricsIndex
         acceptPolicy = WebSocketAcceptPolicy(
             subprotocols: configuration.subprotocols, deflate: configuration.compression?.policy,
             allowsOrigin: configuration.origins.allows)
