@@ -99,7 +99,7 @@ struct ServiceTests {
     /// The drain delay is long, so that the checks run inside it however
     /// late this test's task gets its turn; cancelling the group's task
     /// then cuts it short.
-    @Test("during the drain delay the server goes on serving and accepting, and its health route can say so; cancelling skips the rest of it")
+    @Test("during the drain delay the server goes on serving its WebSockets and HTTP, refuses new upgrades, and its health route can say so; cancelling skips the rest of it")
     func drainDelayKeepsServing() async throws {
         let (server, recorder) = echoServer(drainDelay: .seconds(poolWait), grace: .seconds(poolWait))
         defer { recorder.releaseSockets() }
@@ -112,8 +112,10 @@ struct ServiceTests {
 
         await group.triggerGracefulShutdown()
         #expect(await eventually(seconds: poolWait) { server.isDraining })
-        // A client the balancer still sent after the shutdown began.
-        let late = try await openEcho(port)
+        // A client the balancer still sent after the shutdown began is
+        // told to go elsewhere (and come back after a while).
+        let late = try await onOwnThread { try TestWebSocket.handshake(try TestSocket(port: port), path: "/ws") }
+        #expect(late.status == 503 && late.header("retry-after") == "5")
         #expect(try await healthStatus(port) == 503)
         #expect(try await onOwnThread {
             try early.send(text: "still here")
@@ -122,7 +124,6 @@ struct ServiceTests {
 
         running.cancel()
         #expect(try await closeCode(of: early) == 1001)
-        #expect(try await closeCode(of: late) == 1001)
         _ = try? await running.value
         #expect(server.address == nil)
     }

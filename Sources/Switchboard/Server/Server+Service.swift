@@ -46,3 +46,15 @@ extension Server: Service {
         try await drainAndStop()
     }
 }
+
+extension Server {
+    /// Adds `GET path` for a load balancer's readiness check: 200 `ready`
+    /// while the server serves, 503 once it drains (`isDraining`: during
+    /// `drainDelay`, and while it stops), so the balancer sends new
+    /// clients elsewhere before the 1001s go out.
+    public func readinessRoute(at path: String = "/ready") {
+        router.get(path) { [draining] _ in
+            draining.isSet ? .text("draining", status: .serviceUnavailable) : .text("ready")
+        }
+    }
+}

@@ -21,7 +21,7 @@ public final class Server: Sendable {
     private let state = Locked(State.idle)
     /// Fires when `stop()` has finished.
     let stopped = OneShotSignal()
-    private let draining = Atomic(false)
+    let draining = DrainFlag()
     /// Open WebSocket connections on all loops (`maxWebSockets`).
     let webSockets = WebSocketCount()
 
@@ -49,7 +49,7 @@ public final class Server: Sendable {
     /// has stopped. During `ServerConfiguration.drainDelay` the server still
     /// serves and accepts everyone; a health route that answers 503 while
     /// this is true lets a load balancer take the instance out first.
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    public var isDraining: Bool { draining.isSet }
 
     /// The WebSocket connections open now, on all loops.
     public var webSocketCount: Int { webSockets.value }
@@ -87,7 +87,7 @@ public final class Server: Sendable {
                 group.shutdown()
                 throw error
             }
-            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets) }
+            let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets, draining: draining) }
             startReportingMetrics(contexts)
             guard listening else {
                 state = .running(group, nil, contexts)
@@ -168,15 +168,18 @@ public final class Server: Sendable {
             return nil
         }
         guard let (group, listener, contexts) = running else { return }
-        draining.store(true, ordering: .relaxed)
+        draining.set()
         listener?.close()
         // RFC 6455 §7.4.1 1001: tell every WebSocket client the server is
         // going away, and give the close frames a moment to leave.
+        // Spread over the drain window, so the clients do not all come back
+        // to the other nodes at once.
         let closedAll = Latch(count: contexts.count)
-        for context in contexts where !context.loop.execute({ context.closeWebSocketsForShutdown(then: closedAll) }) {
+        let window = DrainSchedule.window(count: webSockets.value, rate: configuration.drainCloseRate, longest: configuration.drainWindow)
+        for context in contexts where !context.loop.execute({ context.closeWebSocketsForShutdown(over: window, then: closedAll) }) {
             closedAll.countDown()
         }
-        closedAll.wait(timeout: configuration.shutdownGracePeriod)
+        closedAll.wait(timeout: window + configuration.shutdownGracePeriod)
         // What the closes counted is reported before the loops end.
         for context in contexts {
             _ = context.loop.runAndWait(timeout: .seconds(1)) {
@@ -206,7 +209,7 @@ public final class Server: Sendable {
 
     /// Waits `drainDelay` (serving all the while), then stops.
     func drainAndStop() async throws(ShutdownError) {
-        draining.store(true, ordering: .relaxed)
+        draining.set()
         // Cut short when the task is cancelled: then nobody waits for a drain.
         try? await Task.sleep(for: configuration.drainDelay)
         try await stop()
@@ -229,7 +232,7 @@ public final class Server: Sendable {
         var received: Int32 = 0
         sigwait(&signals, &received)
         configuration.logger.info("stopping", metadata: ["signal": "\(received)", "drain": "\(configuration.drainDelay)"])
-        draining.store(true, ordering: .relaxed)
+        draining.set()
         if configuration.drainDelay > .zero {
             let (seconds, attoseconds) = configuration.drainDelay.components
             var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))

@@ -31,10 +31,12 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// On a graceful shutdown (a `ServiceGroup`'s, or the signal
     /// `runUntilTerminated()` waits for), how long the server goes on
-    /// serving, and accepting, before the 1001s go out: time for a load
-    /// balancer to take the instance out of rotation (answer 503 on its
-    /// health check while `Server.isDraining`). `stop()` itself does not
-    /// wait. Default 0.
+    /// serving its WebSockets and HTTP before the 1001s go out: time for a
+    /// load balancer to take the instance out of rotation (answer 503 on
+    /// its readiness check while `Server.isDraining`:
+    /// `readinessRoute(at:)`). Meanwhile new upgrades get 503 with
+    /// `Retry-After: 5` and HTTP responses `Connection: close`. `stop()`
+    /// itself does not wait. Default 0.
     public var drainDelay: Duration
     /// The most WebSocket connections the server holds at once, over all
     /// its loops. Past it, upgrade requests are answered 503 with
@@ -43,6 +45,16 @@ public struct ServerConfiguration: Sendable {
     /// upgrades already waiting in an `async` authenticator can pass it by
     /// that many. Default `nil`: no limit but the process's descriptors.
     public var maxWebSockets: Int?
+    /// How fast a stopping server sends its 1001s: this many a second over
+    /// all loops, spread evenly, so 10,000 clients do not all reconnect to
+    /// the remaining nodes in the same second (the JS client also waits a
+    /// random backoff). Default 2,000 a second: 20 clients take 10 ms,
+    /// 10,000 take 5 s. 0 sends them all at once.
+    public var drainCloseRate: Int
+    /// The longest the 1001s are spread over, however many clients there
+    /// are. `stop()` waits this plus `shutdownGracePeriod` at most.
+    /// Default 10 s.
+    public var drainWindow: Duration
     /// How often each loop hands its counts to the metrics backend the app
     /// bootstrapped (swift-metrics; names in Docs/Operations.md). Counting
     /// itself is a plain add on the loop's thread; without a backend
@@ -65,6 +77,8 @@ public struct ServerConfiguration: Sendable {
         shutdownGracePeriod: Duration = .seconds(2),
         drainDelay: Duration = .zero,
         maxWebSockets: Int? = nil,
+        drainCloseRate: Int = 2_000,
+        drainWindow: Duration = .seconds(10),
         metricsInterval: Duration = .seconds(1),
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
@@ -79,6 +93,8 @@ public struct ServerConfiguration: Sendable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.drainDelay = drainDelay
         self.maxWebSockets = maxWebSockets
+        self.drainCloseRate = drainCloseRate
+        self.drainWindow = drainWindow
         self.metricsInterval = metricsInterval
         self.backplane = backplane
         self.logger = logger

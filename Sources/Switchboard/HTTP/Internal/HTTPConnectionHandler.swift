@@ -78,7 +78,8 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
             return
         }
         let response = respond(to: head, body: body, match: match, on: connection)
-        let keepAlive = head.keepAlive
+        // A draining server tells keep-alive clients to go elsewhere.
+        let keepAlive = head.keepAlive && !context.draining.isSet
         let connectionHeader: Response.ConnectionHeader =
             !keepAlive ? .close : (head.version == .http1_0 ? .keepAlive : .none)
         context.metrics.responded(status: response.status.code)

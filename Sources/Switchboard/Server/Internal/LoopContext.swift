@@ -34,8 +34,12 @@ final class LoopContext: @unchecked Sendable {
     private var dateSecond = -1
     private var dateValue = ""
 
-    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub, webSockets: WebSocketCount) {
+    /// Set when the server starts draining (`Server.isDraining`).
+    let draining: DrainFlag
+
+    init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub, webSockets: WebSocketCount, draining: DrainFlag) {
         self.loop = loop
+        self.draining = draining
         self.webSockets = webSockets
         self.pubsub = pubsub
         self.routes = routes
@@ -47,8 +51,10 @@ final class LoopContext: @unchecked Sendable {
 
     var logger: Logger { configuration.logger }
 
-    /// Whether `maxWebSockets` leaves room for one more.
+    /// Whether `maxWebSockets` leaves room for one more, and the server is
+    /// not draining (its clients are about to be sent elsewhere).
     var hasRoomForAWebSocket: Bool {
+        guard !draining.isSet else { return false }
         guard let limit = configuration.maxWebSockets else { return true }
         return webSockets.value < limit
     }
@@ -70,12 +76,33 @@ final class LoopContext: @unchecked Sendable {
         closedAll.countDown()
     }
 
-    /// Sends 1001 to every WebSocket of this loop and closes each once
-    /// that is written; counts `closedAll` down once none is left.
-    func closeWebSocketsForShutdown(then closedAll: Latch) {
+    /// Sends 1001 to every WebSocket of this loop, spread over `window`
+    /// (`DrainSchedule`), and closes each once that is written; counts
+    /// `closedAll` down once none is left.
+    func closeWebSocketsForShutdown(over window: Duration, then closedAll: Latch) {
         self.closedAll = closedAll
+        var sockets: [WebSocketConnection] = []
         loop.forEachConnection { connection in
-            (connection.currentDelegate as? WebSocketConnection)?.closeForServerShutdown()
+            if let socket = connection.currentDelegate as? WebSocketConnection { sockets.append(socket) }
+        }
+        var schedule = DrainSchedule(count: sockets.count, windowMilliseconds: window.milliseconds)
+        var closing = sockets[...]
+        func closeNextShare() -> Bool {
+            guard let share = schedule.next() else { return false }
+            for socket in closing.prefix(share) { socket.closeForServerShutdown() }
+            closing = closing.dropFirst(share)
+            return true
+        }
+        _ = closeNextShare()
+        if !closing.isEmpty {
+            var timer: LoopTimer?
+            timer = LoopTimer(on: loop, after: DrainSchedule.tickMilliseconds, repeating: DrainSchedule.tickMilliseconds) {
+                guard closeNextShare(), !closing.isEmpty else {
+                    timer?.cancel()
+                    timer = nil
+                    return
+                }
+            }
         }
         signalIfAllClosed()
     }
@@ -98,4 +125,11 @@ final class WebSocketCount: Sendable {
     private let count = Atomic<Int>(0)
     var value: Int { count.load(ordering: .relaxed) }
     func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
+}
+
+/// Whether the server is draining: set once, read by every loop.
+final class DrainFlag: Sendable {
+    private let flag = Atomic(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
 }
