@@ -57,7 +57,7 @@ public final class Router: Sendable {
     /// The finished table; after this, registering traps.
     func freeze() -> RouteTable {
         frozenRoot.store(true, ordering: .releasing)
-        return RouteTable(root: root.withLock { $0 })
+        return RouteTable(root: root.withLock { $0 }, webSocketRouteCount: webSocketPatterns.withLock { $0.count })
     }
 
     /// Lets go of every handler once the server has stopped: handlers
@@ -77,6 +77,8 @@ enum RouteTarget: Sendable {
 /// The router's immutable table, shared by every loop without locks.
 struct RouteTable: Sendable {
     let root: RouteNode
+    /// WebSocket routes, numbered 0..<count (`WebSocketSettings.metricsIndex`).
+    var webSocketRouteCount = 0
 
     /// Whether some WebSocket route accepts permessage-deflate: then every
     /// publish carries a slot for its compressed frame.

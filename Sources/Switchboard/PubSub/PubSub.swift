@@ -32,7 +32,7 @@ public final class PubSub: Sendable {
                 loops.reference.load()?.loops[index].execute(task)
             },
             deliver: { connection, frame in
-                connection.context.metrics.deliveries += 1
+                connection.context.counts.add(1, .deliveries)
                 _ = connection.send(published: frame)
             }
         )

@@ -124,7 +124,7 @@ public final class Server: Sendable {
         for context in contexts {
             _ = context.loop.execute {
                 let reporter = LoopMetricsReporter(
-                    metrics: context.metrics, instruments: instruments, loop: context.loop,
+                    metrics: context.metrics, counts: context.counts, instruments: instruments, loop: context.loop,
                     publishes: { pubsub.publishCount }, topics: { pubsub.topicCount })
                 context.metricsReporter = reporter
                 reporter.start(every: interval)

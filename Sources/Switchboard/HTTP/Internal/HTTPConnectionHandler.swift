@@ -82,7 +82,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         let keepAlive = head.keepAlive && !context.draining.isSet
         let connectionHeader: Response.ConnectionHeader =
             !keepAlive ? .close : (head.version == .http1_0 ? .keepAlive : .none)
-        context.metrics.responded(status: response.status.code)
+        context.counts.responded(status: response.status.code)
         connection.write(response.encoded(
             date: context.httpDate,
             connection: connectionHeader,
@@ -111,7 +111,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
             do {
                 return try handler(request)
             } catch {
-                return HTTPError.response(for: error, context: context, path: request.path)
+                return HTTPError.response(for: error, context: context, path: request.path, connection: connection)
             }
         case .methodNotAllowed(let allowed):
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
@@ -129,6 +129,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     private func refuse(_ refusal: HTTPRefusal, on connection: TCPConnection) {
         isDone = true
         connection.refuse(with: refusal.response, context: context)
+        context.log(.debug, "request refused", connection: connection, ["status": "\(refusal.status.code)", "reason": "\(refusal.reason)"])
     }
 
     private func finish(_ connection: TCPConnection) {

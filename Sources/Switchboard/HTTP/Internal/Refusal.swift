@@ -6,7 +6,7 @@ extension TCPConnection {
     /// path of every refusal (a malformed request, a refused upgrade, a
     /// hand-off that matches no route).
     func refuse(with response: Response, context: LoopContext) {
-        context.metrics.responded(status: response.status.code)
+        context.counts.responded(status: response.status.code)
         write(response.encoded(date: context.httpDate, connection: .close, omitBody: false))
         closeAfterFlush()
     }
@@ -21,9 +21,14 @@ extension HTTPRefusal {
 extension HTTPError {
     /// What a handler's error becomes: an `HTTPError` answers as itself,
     /// anything else is a 500 whose details are logged, never sent.
-    static func response(for error: any Error, context: LoopContext, path: Substring) -> Response {
+    /// `path` is without its query (where tokens travel).
+    static func response(for error: any Error, context: LoopContext, path: Substring, connection: TCPConnection? = nil) -> Response {
         if let error = error as? HTTPError { return error.response }
-        context.logger.error("handler failed", metadata: ["path": "\(path)", "error": "\(error)"])
+        if let connection {
+            context.log(.error, "handler failed", connection: connection, ["path": "\(path)", "error": "\(error)"])
+        } else {
+            context.logger.error("handler failed", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
         return HTTPError(.internalServerError).response
     }
 }

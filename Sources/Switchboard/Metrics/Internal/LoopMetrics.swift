@@ -2,43 +2,89 @@
 /// integers touched only on the loop's thread, so counting costs an add on
 /// the per-message path, no lock, atomic or allocation. `MetricsReporter`
 /// hands the differences to swift-metrics on a timer.
+///
+/// The counts live in one table of integers reached through a pointer the
+/// context holds (`LoopCounts`): an add through it takes no retain and no
+/// exclusivity check, which class properties and arrays of objects did
+/// (+25 % instructions per delivery, measured with callgrind).
 final class LoopMetrics {
-    /// One WebSocket route's counts, by `WebSocketSettings.metricsIndex`.
-    private(set) var routes: [RouteCounts] = []
-    /// HTTP responses by status class (1xx … 5xx), upgrades' refusals too.
-    var httpResponses = [Int](repeating: 0, count: 5)
-    /// Upgrade requests refused, by status code.
+    /// Upgrade requests refused, by status code (a refusal's path, not a
+    /// message's).
     var refusals: [Int: Int] = [:]
-    /// Published messages handed to this loop's subscribers.
-    var deliveries = 0
-
-    /// The counts of the route with `index` (made on first sight).
-    @inline(__always)
-    func route(_ index: Int) -> RouteCounts {
-        if index < routes.count { return routes[index] }
-        while routes.count <= index { routes.append(RouteCounts()) }
-        return routes[index]
-    }
-
-    func responded(status: Int) {
-        httpResponses[min(max(status / 100, 1), 5) - 1] += 1
-    }
 
     func refused(status: Int) {
         refusals[status, default: 0] += 1
     }
 }
 
-/// One route's counts on one loop.
-final class RouteCounts {
-    var opened = 0
-    var closed = [Int](repeating: 0, count: CloseClass.allCases.count)
-    var messagesReceived = 0
-    var bytesReceived = 0
-    var messagesSent = 0
-    var bytesSent = 0
-    var slowConsumerDrops = 0
-    var slowConsumerCloses = 0
+/// One loop's integer counts: a row of `RouteField`s per WebSocket route,
+/// then the loop's own (`LoopField`). Allocated when the loop's context is
+/// made, freed with it; written on the loop's thread only.
+struct LoopCounts {
+    let routeCount: Int
+    private let base: UnsafeMutablePointer<Int>
+
+    init(routeCount: Int) {
+        self.routeCount = routeCount
+        let size = routeCount * RouteField.count + LoopField.count
+        base = .allocate(capacity: size)
+        base.initialize(repeating: 0, count: size)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    /// Adds to a route's field (a route added after the start, which the
+    /// router forbids, is not counted).
+    @inline(__always)
+    func add(_ amount: Int, _ field: RouteField, route: Int) {
+        guard route < routeCount else { return }
+        base[route &* RouteField.count &+ field.rawValue] &+= amount
+    }
+
+    /// A message and its bytes, in one row access.
+    @inline(__always)
+    func add(message bytes: Int, _ messages: RouteField, _ byteField: RouteField, route: Int) {
+        guard route < routeCount else { return }
+        let row = base + route &* RouteField.count
+        row[messages.rawValue] &+= 1
+        row[byteField.rawValue] &+= bytes
+    }
+
+    @inline(__always)
+    func add(_ amount: Int, _ field: LoopField) {
+        base[routeCount &* RouteField.count &+ field.rawValue] &+= amount
+    }
+
+    func value(_ field: RouteField, route: Int) -> Int { base[route * RouteField.count + field.rawValue] }
+    func value(_ field: LoopField) -> Int { base[routeCount * RouteField.count + field.rawValue] }
+
+    /// Counts a WebSocket's end by its close code's class.
+    func closed(code: UInt16, route: Int) {
+        add(1, RouteField(rawValue: RouteField.closedNormal.rawValue + CloseClass(code: code).rawValue)!, route: route)
+    }
+
+    /// Counts an HTTP response by its status class.
+    func responded(status: Int) {
+        add(1, LoopField(rawValue: LoopField.responses1xx.rawValue + min(max(status / 100, 1), 5) - 1)!)
+    }
+}
+
+/// A route's counts, in its row.
+enum RouteField: Int, CaseIterable {
+    case opened
+    // One per `CloseClass`, in its order.
+    case closedNormal, closedGoingAway, closedProtocolError, closedPolicyViolation, closedTooBig, closedServerError, closedAbnormal, closedOther
+    case messagesReceived, bytesReceived, messagesSent, bytesSent, slowConsumerDrops, slowConsumerCloses
+
+    static let count = allCases.count
+}
+
+/// A loop's own counts.
+enum LoopField: Int, CaseIterable {
+    case deliveries
+    case responses1xx, responses2xx, responses3xx, responses4xx, responses5xx
+
+    static let count = allCases.count
 }
 
 /// How a WebSocket ended, as a metric label: the close code's class.

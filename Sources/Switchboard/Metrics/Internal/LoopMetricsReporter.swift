@@ -5,6 +5,7 @@ import SwitchboardIO
 /// a timer, as differences since the last report. On the loop's thread.
 final class LoopMetricsReporter {
     private let metrics: LoopMetrics
+    private let counts: LoopCounts
     private let instruments: MetricsInstruments
     private let loop: EventLoop
     /// Reports what the whole server counts (publishes, topics) too.
@@ -19,8 +20,9 @@ final class LoopMetricsReporter {
     private var reportedDeliveries = 0
     private var reportedPublishes = 0
 
-    init(metrics: LoopMetrics, instruments: MetricsInstruments, loop: EventLoop, publishes: @escaping () -> Int, topics: @escaping () -> Int) {
+    init(metrics: LoopMetrics, counts: LoopCounts, instruments: MetricsInstruments, loop: EventLoop, publishes: @escaping () -> Int, topics: @escaping () -> Int) {
         self.metrics = metrics
+        self.counts = counts
         self.instruments = instruments
         self.loop = loop
         reportsServerWide = loop.index == 0
@@ -41,23 +43,25 @@ final class LoopMetricsReporter {
     }
 
     func report() {
-        for (index, counts) in metrics.routes.enumerated() where index < instruments.routes.count {
-            if index >= reportedRoutes.count { reportedRoutes.append(RouteSnapshot()) }
-            let now = RouteSnapshot(counts)
-            now.report(since: reportedRoutes[index], to: instruments.routes[index])
-            reportedRoutes[index] = now
+        for route in 0..<min(counts.routeCount, instruments.routes.count) {
+            if route >= reportedRoutes.count { reportedRoutes.append(RouteSnapshot()) }
+            let now = RouteSnapshot(counts, route: route)
+            now.report(since: reportedRoutes[route], to: instruments.routes[route])
+            reportedRoutes[route] = now
         }
-        for index in 0..<5 where metrics.httpResponses[index] != reportedResponses[index] {
-            instruments.httpResponses[index].increment(by: Int64(metrics.httpResponses[index] - reportedResponses[index]))
-            reportedResponses[index] = metrics.httpResponses[index]
+        let responses: [LoopField] = [.responses1xx, .responses2xx, .responses3xx, .responses4xx, .responses5xx]
+        for (index, field) in responses.enumerated() where counts.value(field) != reportedResponses[index] {
+            instruments.httpResponses[index].increment(by: Int64(counts.value(field) - reportedResponses[index]))
+            reportedResponses[index] = counts.value(field)
         }
         for (status, count) in metrics.refusals where count != reportedRefusals[status] {
             instruments.refusals(status: status).increment(by: Int64(count - reportedRefusals[status, default: 0]))
             reportedRefusals[status] = count
         }
-        if metrics.deliveries != reportedDeliveries {
-            instruments.deliveries.increment(by: Int64(metrics.deliveries - reportedDeliveries))
-            reportedDeliveries = metrics.deliveries
+        let deliveries = counts.value(.deliveries)
+        if deliveries != reportedDeliveries {
+            instruments.deliveries.increment(by: Int64(deliveries - reportedDeliveries))
+            reportedDeliveries = deliveries
         }
         var queued = 0
         loop.forEachConnection { queued += $0.queuedByteCount }
@@ -86,16 +90,16 @@ private struct RouteSnapshot {
 
     init() {}
 
-    init(_ counts: RouteCounts) {
-        opened = counts.opened
-        closed = counts.closed
-        open = counts.opened - counts.closed.reduce(0, +)
-        messagesReceived = counts.messagesReceived
-        bytesReceived = counts.bytesReceived
-        messagesSent = counts.messagesSent
-        bytesSent = counts.bytesSent
-        slowConsumerDrops = counts.slowConsumerDrops
-        slowConsumerCloses = counts.slowConsumerCloses
+    init(_ counts: LoopCounts, route: Int) {
+        opened = counts.value(.opened, route: route)
+        closed = CloseClass.allCases.map { counts.value(RouteField(rawValue: RouteField.closedNormal.rawValue + $0.rawValue)!, route: route) }
+        open = opened - closed.reduce(0, +)
+        messagesReceived = counts.value(.messagesReceived, route: route)
+        bytesReceived = counts.value(.bytesReceived, route: route)
+        messagesSent = counts.value(.messagesSent, route: route)
+        bytesSent = counts.value(.bytesSent, route: route)
+        slowConsumerDrops = counts.value(.slowConsumerDrops, route: route)
+        slowConsumerCloses = counts.value(.slowConsumerCloses, route: route)
     }
 
     func report(since last: RouteSnapshot, to instruments: RouteInstruments) {

@@ -30,6 +30,10 @@ final class LoopContext: @unchecked Sendable {
     /// What this loop counts for the metrics, and who reports it (nil
     /// without a metrics backend).
     let metrics = LoopMetrics()
+    /// The integer counts, added to on the message path.
+    let counts: LoopCounts
+    /// Keeps what peers can make this loop log within bounds.
+    var logLimit = LogRateLimit(perSecond: LoopContext.logLinesPerSecond)
     var metricsReporter: LoopMetricsReporter?
     private var dateSecond = -1
     private var dateValue = ""
@@ -40,6 +44,7 @@ final class LoopContext: @unchecked Sendable {
     init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub, webSockets: WebSocketCount, draining: DrainFlag) {
         self.loop = loop
         self.draining = draining
+        counts = LoopCounts(routeCount: routes.webSocketRouteCount)
         self.webSockets = webSockets
         self.pubsub = pubsub
         self.routes = routes
@@ -48,6 +53,8 @@ final class LoopContext: @unchecked Sendable {
             requestTimeout: configuration.http.requestTimeout.milliseconds,
             keepAliveTimeout: configuration.http.keepAliveTimeout.milliseconds)
     }
+
+    deinit { counts.deallocate() }
 
     var logger: Logger { configuration.logger }
 

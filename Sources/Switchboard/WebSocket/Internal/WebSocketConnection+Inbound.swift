@@ -37,6 +37,7 @@ extension WebSocketConnection {
 
     func deliverEvents() {
         var budget = Self.turnBudget
+        let (counts, route) = (context.counts, settings.metricsIndex)
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
         while lifecycle.phase != .ended, tcp.isOpen, let event = session.nextEvent() {
@@ -51,9 +52,7 @@ extension WebSocketConnection {
                     payload = inflated
                 }
                 timers.messageArrived(now: tcp.loop.now)
-                let counts = context.metrics.route(settings.metricsIndex)
-                counts.messagesReceived += 1
-                counts.bytesReceived += payload.count
+                counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: route)
                 budget -= max(payload.count, Self.turnCostPerMessage)
                 if opcode == .text {
                     sink?.text(String(decoding: payload, as: UTF8.self))
@@ -67,6 +66,8 @@ extension WebSocketConnection {
             case .closed(let code, let reason):
                 apply(.handshakeCompleted(code, reason: reason))
             case .failed(let code, let reason):
+                context.log(.debug, "websocket protocol error", connection: tcp, route: settings.pattern,
+                            ["code": "\(code.rawValue)", "reason": "\(reason)"])
                 apply(.failed(code, reason: reason))
             }
             if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {

@@ -97,23 +97,22 @@ extension WebSocketConnection {
     }
 
     /// Applies the slow-consumer policy, then `write`s.
+    @inline(__always)
     func admit(_ size: Int, _ write: () -> Void) -> SendResult {
         guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
         let queued = tcp.queuedByteCount
-        let counts = context.metrics.route(settings.metricsIndex)
         if queued + size > configuration.maxQueuedBytes, queued > 0 {
             switch configuration.slowConsumerPolicy.kind {
             case .drop:
                 dropped.add(1, ordering: .relaxed)
-                counts.slowConsumerDrops += 1
+                context.counts.add(1, .slowConsumerDrops, route: settings.metricsIndex)
             case .close:
-                counts.slowConsumerCloses += 1
+                context.counts.add(1, .slowConsumerCloses, route: settings.metricsIndex)
                 close(code: .policyViolation, reason: "slow consumer")
             }
             return .dropped
         }
-        counts.messagesSent += 1
-        counts.bytesSent += size
+        context.counts.add(message: size, .messagesSent, .bytesSent, route: settings.metricsIndex)
         write()
         // A write stall's deadline is armed when a flush leaves bytes
         // behind (`connectionWriteDidBlock`), not here: nearly every write

@@ -55,7 +55,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     func start(initialBytes: [UInt8]) {
         tcp.replaceDelegate(with: self)
         context.webSocketOpened()
-        context.metrics.route(settings.metricsIndex).opened += 1
+        context.counts.add(1, .opened, route: settings.metricsIndex)
         sink?.open()
         // The handler may have closed it in onOpen.
         if !initialBytes.isEmpty, lifecycle.phase != .ended {
@@ -131,7 +131,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
         let code = lifecycle.closeCodeForHandler
         sink.closed(code: code, reason: lifecycle.reasonForHandler)
-        context.metrics.route(settings.metricsIndex).closed[CloseClass(code: code.rawValue).rawValue] += 1
+        context.counts.closed(code: code.rawValue, route: settings.metricsIndex)
         // Counted as closed once the handler has run: a stopping server
         // waits for it, so what onClose publishes still reaches a backplane.
         context.webSocketClosed()

@@ -33,6 +33,8 @@ struct WebSocketRoute: Sendable {
         case .failure(let refusal):
             connection.refuse(with: refusal.response, context: context)
             context.metrics.refused(status: refusal.response.status.code)
+            context.log(.debug, "upgrade refused", connection: connection, route: settings.pattern,
+                        ["status": "\(refusal.status.code)", "reason": "\(refusal.reason)"])
             settled?(.refused(refusal.response.status))
             return .refused
         }
@@ -110,9 +112,10 @@ struct AcceptedUpgrade {
     /// Answers the authentication's error (an `HTTPError`'s status; 500,
     /// logged, for any other) and closes.
     func refuse(_ error: any Error) {
-        let response = HTTPError.response(for: error, context: context, path: request.path)
+        let response = HTTPError.response(for: error, context: context, path: request.path, connection: connection)
         connection.refuse(with: response, context: context)
         context.metrics.refused(status: response.status.code)
+        context.log(.debug, "upgrade refused by authenticate", connection: connection, route: settings.pattern, ["status": "\(response.status.code)"])
         settled?(.refused(response.status))
     }
 }
@@ -170,7 +173,7 @@ extension Router {
             }
             return WebSocketOpener { upgrade in upgrade.open(handler, userData: userData, hostWroteResponse: true) }
         }
-        let settings = WebSocketSettings(configuration, metricsIndex: registerWebSocketRoute(pattern))
+        let settings = WebSocketSettings(configuration, pattern: pattern, metricsIndex: registerWebSocketRoute(pattern))
         let route = WebSocketRoute(settings: settings, authenticateAndOpen: { upgrade in
             switch authentication {
             case .onLoop(let authenticate):
@@ -204,8 +207,11 @@ final class WebSocketSettings: Sendable {
     let acceptPolicy: WebSocketAcceptPolicy
     /// The route's place in `LoopMetrics.routes` and the instruments.
     let metricsIndex: Int
-    init(_ configuration: WebSocketConfiguration, metricsIndex: Int) {
+    /// The route's pattern, for metrics labels and log lines.
+    let pattern: String
+    init(_ configuration: WebSocketConfiguration, pattern: String, metricsIndex: Int) {
         self.configuration = configuration
+        self.pattern = pattern
         self.metricsIndex = metricsIndex
         acceptPolicy = WebSocketAcceptPolicy(
             subprotocols: configuration.subprotocols, deflate: configuration.compression?.policy,
