@@ -146,7 +146,12 @@ let package = Package(
 
         // Helpers shared by the test targets: blocking socket and WebSocket
         // clients, processes (examples, redis-server), waiting for a condition.
-        .target(name: "TestSupport", dependencies: ["Switchboard", "SwitchboardWire"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Switchboard", "SwitchboardWire", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SwitchboardWireTests", dependencies: ["SwitchboardWire", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SwitchboardDeflateTests", dependencies: ["SwitchboardDeflate"], swiftSettings: strictSettings),
         .testTarget(name: "SwitchboardHubTests", dependencies: ["SwitchboardHub", "SwitchboardSync", "TestSupport"], swiftSettings: strictSettings),
