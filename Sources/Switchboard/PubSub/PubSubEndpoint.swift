@@ -51,17 +51,20 @@ extension Server {
     /// Mounts the ready-made JSON client protocol (Docs/client-protocol.md)
     /// at `path`: browsers subscribe, unsubscribe and publish with no
     /// handler code. Publish to its subscribers from application code with
-    /// `pubsub.publish(_:json:)`.
+    /// `pubsub.publish(_:json:)`. Each connection may publish at
+    /// `publishRateLimit` (nil: no limit); past it a publish gets error
+    /// `rate_limited` and the connection stays open.
     public func pubsubEndpoint<UserData: Sendable>(
         _ path: String,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         authorizer: PubSubAuthorizer<UserData>,
-        maxSubscriptionsPerConnection: Int = 100
+        maxSubscriptionsPerConnection: Int = 100,
+        publishRateLimit: PublishRateLimit? = .default
     ) {
-        router.webSocket(
-            path, configuration: configuration,
-            handler: PubSubProtocolHandler(pubsub: pubsub, authorizer: authorizer, maxSubscriptions: maxSubscriptionsPerConnection),
-            authentication: authorizer.authentication)
+        let handler = PubSubProtocolHandler(
+            pubsub: pubsub, authorizer: authorizer, maxSubscriptions: maxSubscriptionsPerConnection,
+            publishRateLimit: publishRateLimit, buckets: PublishBuckets(loopCount: self.configuration.loopCount))
+        router.webSocket(path, configuration: configuration, handler: handler, authentication: authorizer.authentication)
     }
 }
 
@@ -81,6 +84,8 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     let pubsub: PubSub
     let authorizer: PubSubAuthorizer<UserData>
     let maxSubscriptions: Int
+    let publishRateLimit: PublishRateLimit?
+    let buckets: PublishBuckets
 
     /// The protocol's requirement; the endpoint's route authenticates
     /// with `authorizer.authentication` itself (on the loop or in a task).
@@ -122,9 +127,18 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
                 refuse(socket, .forbidden, "not allowed to publish on \(topic)", id: id)
                 return
             }
+            if let limit = publishRateLimit,
+               !buckets.take(limit, connection: ObjectIdentifier(socket), loop: socket.loop.index, now: socket.loop.now) {
+                refuse(socket, .rateLimited, "at most \(limit.perSecond) publishes a second (\(limit.burst) at once)", id: id)
+                return
+            }
             let reached = pubsub.publish(topic, json: json)
             if let id { socket.send(text: ClientFrame.ack(id: id, subscribers: reached)) }
         }
+    }
+
+    func onClose(_ socket: WebSocket<UserData>, code: WebSocketCloseCode, reason: String) {
+        if publishRateLimit != nil { buckets.remove(connection: ObjectIdentifier(socket), loop: socket.loop.index) }
     }
 
     private func refuse(_ socket: WebSocket<UserData>, _ code: ClientErrorCode, _ reason: String, id: String?) {

@@ -12,9 +12,11 @@ package struct ClientErrorCode: RawRepresentable, Hashable, Sendable {
     package static let forbidden = ClientErrorCode(rawValue: "forbidden")
     /// The per-connection subscription limit is reached.
     package static let tooManySubscriptions = ClientErrorCode(rawValue: "too_many_subscriptions")
+    /// The connection published faster than the endpoint's rate limit.
+    package static let rateLimited = ClientErrorCode(rawValue: "rate_limited")
 
     /// Every code the protocol document lists; a client knows no others.
-    package static let documented: Set<ClientErrorCode> = [badRequest, invalidTopic, forbidden, tooManySubscriptions]
+    package static let documented: Set<ClientErrorCode> = [badRequest, invalidTopic, forbidden, tooManySubscriptions, rateLimited]
 }
 
 /// A request the server refuses: the `error` frame's code, reason and the
