@@ -89,6 +89,10 @@ public final class Server: Sendable {
             }
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets, draining: draining) }
             startReportingMetrics(contexts)
+            if let budget = configuration.maxQueuedBytesTotal {
+                let share = max(1, budget / contexts.count)
+                for context in contexts { _ = context.loop.execute { context.startQueueBudget(share: share) } }
+            }
             guard listening else {
                 state = .running(group, nil, contexts)
                 configuration.logger.info("running without a listener", metadata: ["loops": "\(group.loops.count)"])
@@ -185,6 +189,7 @@ public final class Server: Sendable {
             _ = context.loop.runAndWait(timeout: .seconds(1)) {
                 context.metricsReporter?.stop()
                 context.metricsReporter = nil
+                context.stopQueueBudget()
             }
         }
         // After the closes, so what handlers publish as their sockets close

@@ -45,6 +45,13 @@ public struct ServerConfiguration: Sendable {
     /// upgrades already waiting in an `async` authenticator can pass it by
     /// that many. Default `nil`: no limit but the process's descriptors.
     public var maxWebSockets: Int?
+    /// The most bytes all connections together may have waiting to be
+    /// written (each loop keeps a 1/loopCount share). Past it, checked
+    /// every 100 ms, the WebSockets with the longest queues, the slowest
+    /// consumers, are dropped first (their handlers hear 1006) until the
+    /// loop is under 90 % of its share; each route's `maxQueuedBytes` still
+    /// applies per connection. Default 1 GiB; nil: no node-wide limit.
+    public var maxQueuedBytesTotal: Int?
     /// How fast a stopping server sends its 1001s: this many a second over
     /// all loops, spread evenly, so 10,000 clients do not all reconnect to
     /// the remaining nodes in the same second (the JS client also waits a
@@ -77,6 +84,7 @@ public struct ServerConfiguration: Sendable {
         shutdownGracePeriod: Duration = .seconds(2),
         drainDelay: Duration = .zero,
         maxWebSockets: Int? = nil,
+        maxQueuedBytesTotal: Int? = 1 << 30,
         drainCloseRate: Int = 2_000,
         drainWindow: Duration = .seconds(10),
         metricsInterval: Duration = .seconds(1),
@@ -93,6 +101,7 @@ public struct ServerConfiguration: Sendable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.drainDelay = drainDelay
         self.maxWebSockets = maxWebSockets
+        self.maxQueuedBytesTotal = maxQueuedBytesTotal
         self.drainCloseRate = drainCloseRate
         self.drainWindow = drainWindow
         self.metricsInterval = metricsInterval

@@ -35,6 +35,8 @@ final class LoopContext: @unchecked Sendable {
     /// Keeps what peers can make this loop log within bounds.
     var logLimit = LogRateLimit(perSecond: LoopContext.logLinesPerSecond)
     var metricsReporter: LoopMetricsReporter?
+    /// Checks the node-wide queued-bytes budget (`maxQueuedBytesTotal`).
+    var queueBudgetTimer: LoopTimer?
     private var dateSecond = -1
     private var dateValue = ""
 

@@ -137,6 +137,16 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         context.webSocketClosed()
     }
 
+    /// The node holds more queued bytes than its budget and this is one of
+    /// the longest queues: dropped at once (a close frame would wait
+    /// behind the queue); the handler hears 1006.
+    func dropForQueueBudget(queued: Int) {
+        context.counts.add(1, .slowConsumerCloses, route: settings.metricsIndex)
+        context.log(.debug, "dropped a slow consumer: the node's queued-bytes budget is spent", connection: tcp, route: settings.pattern,
+                    ["queued_bytes": "\(queued)"])
+        apply(.peerUnresponsive)
+    }
+
     /// Server shutdown: 1001 to the client, then the TCP connection closes
     /// once it is written (the shutdown does not wait for the reply).
     func closeForServerShutdown() {

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Switchboard
+
+/// The node-wide budget for queued bytes: past it the slowest consumers
+/// (the longest queues) are dropped first, and readers are not.
+@Suite("Queued-bytes budget")
+struct QueueBudgetTests {
+    @Test func overTheBudgetTheLongestQueuesAreDroppedAndTheReaderKeepsEverything() async throws {
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, maxQueuedBytesTotal: 2 << 20))
+        // Each connection alone may queue 64 MiB: only the node's budget can stop them.
+        server.webSocket("/topic/:name", configuration: WebSocketConfiguration(origins: .any, pingInterval: nil, maxQueuedBytes: 64 << 20),
+                         handler: PublishingMember(pubsub: server.pubsub))
+        let port = try server.start().port
+        defer { try? server.stop() }
+        let messages = 40
+        let stalled = try await onOwnThread { try (0..<4).map { _ in try TestWebSocket(port: port, path: "/topic/feed", receiveBufferSize: 4096) } }
+        let reader = try await onOwnThread { try TestWebSocket(port: port, path: "/topic/feed") }
+        #expect(await eventually(seconds: 5) { server.webSocketCount == 5 })
+        let reading = Task.detached { () -> Int in
+            var received = 0
+            while received < messages, (try? reader.receiveNonPing())?.opcode == 0x2 { received += 1 }
+            return received
+        }
+        // 10 MiB each: more than the kernel takes into a socket (4 MiB at most on loopback).
+        let payload = [UInt8](repeating: 1, count: 256 << 10)
+        for _ in 0..<messages {
+            server.pubsub.publish("feed", binary: payload)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await reading.value == messages)
+        // Some 6 MiB each would wait in user space: the stalled ones go, the reader stays.
+        #expect(await eventually(seconds: 5) { server.webSocketCount == 1 }, "open: \(server.webSocketCount)")
+        stalled.forEach { $0.socket.close() }
+    }
+}
