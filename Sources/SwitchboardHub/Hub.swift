@@ -174,6 +174,13 @@ package final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Se
         table(loop).topics(of: subscriber).sorted()
     }
 
+    /// The `limit` topics with the most subscribers on `loop`, most first.
+    /// Call on `loop`'s thread; it walks the loop's topics (a dashboard's
+    /// once a second, never a message's path).
+    package func busiestTopics(onLoop loop: Int, limit: Int) -> [(topic: String, subscribers: Int)] {
+        table(loop).busiestTopics(limit: limit)
+    }
+
     // MARK: - Introspection for tests
 
     /// Entries in `loop`'s local tables (topics plus subscribers); 0 when that

@@ -147,4 +147,16 @@ final class LoopSubscriptions<Subscriber: AnyObject>: @unchecked Sendable {
 
     /// Local subscribers of `topic`.
     func subscriberCount(of topic: String) -> Int { subscribers[topic]?.liveCount ?? 0 }
+
+    func busiestTopics(limit: Int) -> [(topic: String, subscribers: Int)] {
+        var top: [(topic: String, subscribers: Int)] = []
+        for (topic, members) in subscribers {
+            let count = members.liveCount
+            guard top.count < limit || count > top[top.count - 1].subscribers else { continue }
+            top.append((topic, count))
+            top.sort { $0.subscribers > $1.subscribers }
+            if top.count > limit { top.removeLast() }
+        }
+        return top
+    }
 }

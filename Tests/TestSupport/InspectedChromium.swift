@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A headless Chromium with its DevTools port open, to read a live page
 /// with `Runtime.evaluate`. Like `Chromium`, it is its own process group,
@@ -8,8 +8,8 @@ public final class InspectedChromium {
     private var devtools: TestWebSocket?
     private var nextID = 0
 
-    public init(url: String) throws {
-        browser = try Chromium(url: url, arguments: ["--remote-debugging-port=0"])
+    public init(url: String, arguments: [String] = []) throws {
+        browser = try Chromium(url: url, arguments: ["--remote-debugging-port=0"] + arguments)
     }
 
     public var logTail: String { browser.logTail }
@@ -18,18 +18,31 @@ public final class InspectedChromium {
 
     /// Evaluates `expression` in the page and returns its value as a string.
     public func evaluate(_ expression: String) throws -> String {
+        let result = try call("Runtime.evaluate", ["expression": expression, "returnByValue": true])
+        return (result["result"] as? [String: Any])?["value"] as? String ?? ""
+    }
+
+    /// A PNG of the page as it is drawn now.
+    public func screenshot() throws -> Data {
+        let result = try call("Page.captureScreenshot", ["format": "png"])
+        guard let data = (result["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
+            throw TestSocket.Failure(description: "no screenshot in \(result.keys)")
+        }
+        return data
+    }
+
+    /// Calls a DevTools method and returns its `result`.
+    private func call(_ method: String, _ params: [String: Any]) throws -> [String: Any] {
         let socket = try devtools ?? connect()
         nextID += 1
-        let request: [String: Any] = ["id": nextID, "method": "Runtime.evaluate",
-                                      "params": ["expression": expression, "returnByValue": true]]
+        let request: [String: Any] = ["id": nextID, "method": method, "params": params]
         try socket.send(text: String(decoding: JSONSerialization.data(withJSONObject: request), as: UTF8.self))
         while true {
             guard let reply = try JSONSerialization.jsonObject(with: Data(socket.receiveNonPing().payload)) as? [String: Any] else {
                 throw TestSocket.Failure(description: "DevTools sent something else than a JSON object")
             }
             guard reply["id"] as? Int == nextID else { continue }
-            let result = (reply["result"] as? [String: Any])?["result"] as? [String: Any]
-            return result?["value"] as? String ?? ""
+            return reply["result"] as? [String: Any] ?? [:]
         }
     }
 

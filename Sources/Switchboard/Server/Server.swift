@@ -24,6 +24,8 @@ public final class Server: Sendable {
     let draining = DrainFlag()
     /// Open WebSocket connections on all loops (`maxWebSockets`).
     let webSockets = WebSocketCount()
+    /// Samples for `dashboard(at:authorize:)`, when one is mounted.
+    let dashboardFeed = Locked<DashboardFeed?>(nil)
 
     private enum State {
         case idle
@@ -89,6 +91,7 @@ public final class Server: Sendable {
             }
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets, draining: draining) }
             startReportingMetrics(contexts)
+            dashboardFeed.withLock { $0 }?.start(on: contexts)
             if let budget = configuration.maxQueuedBytesTotal {
                 let share = max(1, budget / contexts.count)
                 for context in contexts { _ = context.loop.execute { context.startQueueBudget(share: share) } }
@@ -190,6 +193,7 @@ public final class Server: Sendable {
                 context.metricsReporter?.stop()
                 context.metricsReporter = nil
                 context.stopQueueBudget()
+                DashboardFeed.stop(on: context)
             }
         }
         // After the closes, so what handlers publish as their sockets close

@@ -37,6 +37,8 @@ final class LoopContext: @unchecked Sendable {
     var metricsReporter: LoopMetricsReporter?
     /// Checks the node-wide queued-bytes budget (`maxQueuedBytesTotal`).
     var queueBudgetTimer: LoopTimer?
+    /// Samples this loop for the dashboard, when one is mounted.
+    var dashboardTimer: LoopTimer?
     private var dateSecond = -1
     private var dateValue = ""
 
@@ -67,6 +69,9 @@ final class LoopContext: @unchecked Sendable {
         guard let limit = configuration.maxWebSockets else { return true }
         return webSockets.value < limit
     }
+
+    /// Open WebSockets on this loop.
+    var localWebSocketCount: Int { webSocketCount }
 
     func webSocketOpened() {
         webSocketCount += 1
