@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "Switchboard", "SwitchboardIO", "SwitchboardWire", "SwitchboardSync", "CHiredis", "CHiredisLibUV",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -148,7 +149,12 @@ let package = Package(
         // clients, processes (examples, redis-server), waiting for a condition.
         .target(
             name: "TestSupport",
-            dependencies: ["Switchboard", "SwitchboardWire", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Switchboard", "SwitchboardWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),

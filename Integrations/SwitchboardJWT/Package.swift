@@ -34,6 +34,8 @@ let package = Package(
                 .product(name: "SwitchboardWire", package: "Switchboard"),
             ],
             path: "Tests/TestSupport",
+            // What only the core's tests use, with dependencies these do not have.
+            exclude: ["TestMetricsBackend.swift", "CapturedLog.swift"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import CHiredis
+import CoreMetrics
 import Glibc
 import Logging
 public import Switchboard
@@ -51,6 +52,9 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     private let dropped = Atomic<Int>(0)
     private let confirmed = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
+    /// The backplane's metrics (Docs/Operations.md); on the loop.
+    private var instruments: BackplaneInstruments?
+    private var reportedDrops = 0
     private let connected = Atomic<Bool>(false)
 
     // Loop-bound: touched on the loop's thread only, after `start`.
@@ -149,6 +153,9 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     private func startOnLoop(_ inbox: BackplaneInbox) {
         guard !outbox.withLock({ $0.isStopped }) else { return }
         self.inbox = inbox
+        // Made here, after the app has bootstrapped its metrics backend.
+        instruments = BackplaneInstruments()
+        instruments?.up.record(0)
         let publisher = RedisLink(loop: inbox.loop, url: url, name: "publish", configuration: configuration)
         let subscriber = RedisLink(loop: inbox.loop, url: url, name: "subscribe", configuration: configuration)
         publisher.onReady = { [unowned self] in linkChanged() }
@@ -184,7 +191,10 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     }
 
     private func linkChanged() {
-        connected.store(publisher?.isReady == true && subscriber?.isReady == true, ordering: .relaxed)
+        let isConnected = publisher?.isReady == true && subscriber?.isReady == true
+        connected.store(isConnected, ordering: .relaxed)
+        instruments?.up.record(isConnected ? 1 : 0)
+        reportDrops()
     }
 
     private func sendQueuedPublishes() {
@@ -211,6 +221,14 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         dropped.add(count, ordering: .relaxed)
     }
 
+    /// Hands the drops counted since the last report (on any thread) to
+    /// the metrics.
+    private func reportDrops() {
+        let total = dropped.load(ordering: .relaxed)
+        if total > reportedDrops { instruments?.droppedPublishes.increment(by: Int64(total - reportedDrops)) }
+        reportedDrops = total
+    }
+
     private func publishAnswered(size: Int, _ reply: UnsafeMutablePointer<redisReply>?) {
         pendingPublishBytes -= size
         if let reply, reply.pointee.type == REDIS_REPLY_INTEGER {
@@ -229,6 +247,7 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     private func drop(_ count: Int) {
         guard count > 0 else { return }
         let before = dropped.add(count, ordering: .relaxed).oldValue
+        reportDrops()
         if outageStart == nil {
             outageStart = before
             logger.warning(
@@ -310,4 +329,11 @@ extension RedisCommand {
         command.append(argument: argument)
         return command
     }
+}
+
+/// `switchboard_backplane_up` (1 while both Redis links are connected) and
+/// `switchboard_backplane_publishes_dropped_total`.
+private struct BackplaneInstruments {
+    let up = Gauge(label: "switchboard_backplane_up")
+    let droppedPublishes = Counter(label: "switchboard_backplane_publishes_dropped_total")
 }

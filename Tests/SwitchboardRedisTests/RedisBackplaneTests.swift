@@ -109,6 +109,9 @@ struct RedisBackplaneTests {
     /// subscriber on another: the publisher counts what it could not send,
     /// both reconnect and subscribe again, and the stream resumes in order.
     @Test func deliveryResumesAfterRedisRestarts() throws {
+        // Before the nodes start: their backplanes report drops to it.
+        let metrics = TestMetricsBackend.shared
+        let droppedBefore = metrics.counterTotal(label: "switchboard_backplane_publishes_dropped_total")
         let redis = try RedisServerProcess()
         let nodes = try RedisNode.start(2, redis: redis)
         defer { RedisNode.stop(nodes) }
@@ -156,6 +159,10 @@ struct RedisBackplaneTests {
         // in the moments before the subscriber's node is subscribed again.
         #expect(missing >= dropped - 5, "missing \(missing), dropped \(dropped)")
         #expect(missing < dropped + 500, "missing \(missing), dropped \(dropped)")
+        // The metric counts them too (other tests' backplanes may add to it).
+        #expect(metrics.counterTotal(label: "switchboard_backplane_publishes_dropped_total") - droppedBefore >= Int64(dropped))
+        let up = (try? metrics.expectGauge("switchboard_backplane_up"))?.values ?? []
+        #expect(up.contains(0) && up.contains(1), "\(up.suffix(10))")
     }
 
     /// With no Redis at all, publishing still serves local subscribers and

@@ -6,16 +6,6 @@ import TestSupport
 @testable import Switchboard
 import SwitchboardWire
 
-/// The metrics backend of this test process: bootstrapped once, by the
-/// first test that needs it (every server started afterwards reports).
-enum TestMetricsBackend {
-    static let shared: TestMetrics = {
-        let metrics = TestMetrics()
-        MetricsSystem.bootstrap(metrics)
-        return metrics
-    }()
-}
-
 /// Every instrument of Docs/Operations.md's table, fed by a real server
 /// over real sockets: connect, message, publish, slow consumer, refusal,
 /// close.
