@@ -11,7 +11,7 @@ struct RouterTests {
     }
 
     static func name(_ match: RouteTable.Match) throws -> (String, Parameters) {
-        guard case .found(.http(let handler), let parameters) = match else {
+        guard case .found(.http(let handler, _), let parameters) = match else {
             Issue.record("expected a match, got \(match)")
             return ("", Parameters())
         }

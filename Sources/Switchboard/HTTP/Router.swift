@@ -22,12 +22,14 @@ public final class Router: Sendable {
     private let frozenRoot = Atomic<Bool>(false)
     /// WebSocket routes' patterns, in the order added: their metrics labels.
     private let webSocketPatterns = Locked<[String]>([])
+    /// HTTP routes' patterns (once each, whatever the methods), likewise.
+    private let httpPatterns = Locked<[String]>([])
 
     public init() {}
 
     /// Adds `handler` for `method` at `pattern`, e.g. `"/publish/:topic"`.
     public func on(_ method: HTTPRequest.Method, _ pattern: String, _ handler: @escaping RouteHandler) {
-        add(method, pattern, .http(handler))
+        add(method, pattern, .http(handler, metricsIndex: registerHTTPRoute(pattern)))
     }
 
     public func get(_ pattern: String, _ handler: @escaping RouteHandler) { on(.get, pattern, handler) }
@@ -51,13 +53,28 @@ public final class Router: Sendable {
         }
     }
 
+    /// Numbers an HTTP route's pattern for the metrics (the same number for
+    /// every method on it).
+    func registerHTTPRoute(_ pattern: String) -> Int {
+        httpPatterns.withLock { patterns in
+            if let index = patterns.firstIndex(of: pattern) { return index }
+            patterns.append(pattern)
+            return patterns.count - 1
+        }
+    }
+
+    /// The HTTP routes' patterns, by their metrics number.
+    var httpRoutePatterns: [String] { httpPatterns.withLock { $0 } }
+
     /// The WebSocket routes' patterns, by their metrics number.
     var webSocketRoutePatterns: [String] { webSocketPatterns.withLock { $0 } }
 
     /// The finished table; after this, registering traps.
     func freeze() -> RouteTable {
         frozenRoot.store(true, ordering: .releasing)
-        return RouteTable(root: root.withLock { $0 }, webSocketRouteCount: webSocketPatterns.withLock { $0.count })
+        return RouteTable(
+            root: root.withLock { $0 }, webSocketRouteCount: webSocketPatterns.withLock { $0.count },
+            httpRouteCount: httpPatterns.withLock { $0.count })
     }
 
     /// Lets go of every handler once the server has stopped: handlers
@@ -70,7 +87,7 @@ public final class Router: Sendable {
 
 /// What a route leads to.
 enum RouteTarget: Sendable {
-    case http(RouteHandler)
+    case http(RouteHandler, metricsIndex: Int)
     case webSocket(WebSocketRoute)
 }
 
@@ -79,6 +96,8 @@ struct RouteTable: Sendable {
     let root: RouteNode
     /// WebSocket routes, numbered 0..<count (`WebSocketSettings.metricsIndex`).
     var webSocketRouteCount = 0
+    /// HTTP route patterns, numbered 0..<count.
+    var httpRouteCount = 0
 
     /// Whether some WebSocket route accepts permessage-deflate: then every
     /// publish carries a slot for its compressed frame.

@@ -126,7 +126,8 @@ public final class Server: Sendable {
     /// `metricsInterval`; without one nothing is reported or scheduled.
     private func startReportingMetrics(_ contexts: [LoopContext]) {
         guard MetricsInstruments.backendIsBootstrapped else { return }
-        let instruments = MetricsInstruments(webSocketRoutes: router.webSocketRoutePatterns, loopCount: contexts.count)
+        let instruments = MetricsInstruments(
+            webSocketRoutes: router.webSocketRoutePatterns, httpRoutes: router.httpRoutePatterns, loopCount: contexts.count)
         let (pubsub, interval) = (pubsub, configuration.metricsInterval)
         for context in contexts {
             _ = context.loop.execute {

@@ -124,5 +124,8 @@ private struct Totals {
         }
         deliveries = counts.value(.deliveries)
         responses = [LoopField.responses1xx, .responses2xx, .responses3xx, .responses4xx, .responses5xx].reduce(0) { $0 + counts.value($1) }
+        for route in 0..<counts.httpRouteCount {
+            responses += (0..<5).reduce(0) { $0 + counts.responses(httpRoute: route, statusClass: $1) }
+        }
     }
 }

@@ -82,7 +82,11 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         let keepAlive = head.keepAlive && !context.draining.isSet
         let connectionHeader: Response.ConnectionHeader =
             !keepAlive ? .close : (head.version == .http1_0 ? .keepAlive : .none)
-        context.counts.responded(status: response.status.code)
+        if case .found(.http(_, let route), _) = match {
+            context.counts.responded(status: response.status.code, httpRoute: route)
+        } else {
+            context.counts.responded(status: response.status.code)
+        }
         connection.write(response.encoded(
             date: context.httpDate,
             connection: connectionHeader,
@@ -105,7 +109,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     private func respond(to head: HTTPRequestHead, body: [UInt8], match: RouteTable.Match, on connection: TCPConnection) -> Response {
         switch match {
         case .found(let target, let parameters):
-            guard case .http(let handler) = target else { preconditionFailure("WebSocket routes are served by upgrade()") }
+            guard case .http(let handler, _) = target else { preconditionFailure("WebSocket routes are served by upgrade()") }
             if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
             let request = Request(head: head.request, body: body, parameters: parameters, remoteAddress: remoteAddress!)
             do {

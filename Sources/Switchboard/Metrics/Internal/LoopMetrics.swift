@@ -22,11 +22,13 @@ final class LoopMetrics {
 /// made, freed with it; written on the loop's thread only.
 struct LoopCounts {
     let routeCount: Int
+    let httpRouteCount: Int
     private let base: UnsafeMutablePointer<Int>
 
-    init(routeCount: Int) {
+    init(routeCount: Int, httpRouteCount: Int = 0) {
         self.routeCount = routeCount
-        let size = routeCount * RouteField.count + LoopField.count
+        self.httpRouteCount = httpRouteCount
+        let size = routeCount * RouteField.count + LoopField.count + httpRouteCount * 5
         base = .allocate(capacity: size)
         base.initialize(repeating: 0, count: size)
     }
@@ -63,9 +65,19 @@ struct LoopCounts {
         add(1, RouteField(rawValue: RouteField.closedNormal.rawValue + CloseClass(code: code).rawValue)!, route: route)
     }
 
-    /// Counts an HTTP response by its status class.
-    func responded(status: Int) {
-        add(1, LoopField(rawValue: LoopField.responses1xx.rawValue + min(max(status / 100, 1), 5) - 1)!)
+    /// Counts an HTTP response by its status class: one no route answered
+    /// (a refusal, 404, 405), or `httpRoute`'s.
+    func responded(status: Int, httpRoute: Int? = nil) {
+        let statusClass = min(max(status / 100, 1), 5) - 1
+        guard let httpRoute, httpRoute < httpRouteCount else {
+            return add(1, LoopField(rawValue: LoopField.responses1xx.rawValue + statusClass)!)
+        }
+        base[routeCount &* RouteField.count &+ LoopField.count &+ httpRoute &* 5 &+ statusClass] &+= 1
+    }
+
+    /// Responses of `httpRoute` in status class `statusClass` (0: 1xx).
+    func responses(httpRoute: Int, statusClass: Int) -> Int {
+        base[routeCount * RouteField.count + LoopField.count + httpRoute * 5 + statusClass]
     }
 }
 

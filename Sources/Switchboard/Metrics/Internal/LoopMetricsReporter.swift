@@ -16,6 +16,7 @@ final class LoopMetricsReporter {
 
     private var reportedRoutes: [RouteSnapshot] = []
     private var reportedResponses = [Int](repeating: 0, count: 5)
+    private var reportedRouteResponses: [[Int]] = []
     private var reportedRefusals: [Int: Int] = [:]
     private var reportedDeliveries = 0
     private var reportedPublishes = 0
@@ -53,6 +54,15 @@ final class LoopMetricsReporter {
         for (index, field) in responses.enumerated() where counts.value(field) != reportedResponses[index] {
             instruments.httpResponses[index].increment(by: Int64(counts.value(field) - reportedResponses[index]))
             reportedResponses[index] = counts.value(field)
+        }
+        for route in 0..<min(counts.httpRouteCount, instruments.httpRouteResponses.count) {
+            if route >= reportedRouteResponses.count { reportedRouteResponses.append([Int](repeating: 0, count: 5)) }
+            for statusClass in 0..<5 {
+                let count = counts.responses(httpRoute: route, statusClass: statusClass)
+                let change = count - reportedRouteResponses[route][statusClass]
+                if change != 0 { instruments.httpRouteResponses[route][statusClass].increment(by: Int64(change)) }
+                reportedRouteResponses[route][statusClass] = count
+            }
         }
         for (status, count) in metrics.refusals where count != reportedRefusals[status] {
             instruments.refusals(status: status).increment(by: Int64(count - reportedRefusals[status, default: 0]))

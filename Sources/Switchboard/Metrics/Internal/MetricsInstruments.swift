@@ -10,16 +10,23 @@ final class MetricsInstruments: Sendable {
     static var backendIsBootstrapped: Bool { !(MetricsSystem.factory is NOOPMetricsHandler) }
 
     let routes: [RouteInstruments]
+    /// Responses no route answered (refusals, 404, 405), by status class.
     let httpResponses: [Counter]
+    /// Each HTTP route's responses, by status class.
+    let httpRouteResponses: [[Counter]]
     let deliveries = Counter(label: "switchboard_deliveries_total")
     let publishes = Counter(label: "switchboard_publishes_total")
     let topics = Gauge(label: "switchboard_topics")
     let queuedBytes: [Gauge]
     private let refusals = Locked<[Int: Counter]>([:])
 
-    init(webSocketRoutes: [String], loopCount: Int) {
+    init(webSocketRoutes: [String], httpRoutes: [String], loopCount: Int) {
         routes = webSocketRoutes.map(RouteInstruments.init)
-        httpResponses = (1...5).map { Counter(label: "switchboard_http_responses_total", dimensions: [("status_class", "\($0)xx")]) }
+        func responses(_ route: String) -> [Counter] {
+            (1...5).map { Counter(label: "switchboard_http_responses_total", dimensions: [("route", route), ("status_class", "\($0)xx")]) }
+        }
+        httpResponses = responses("")
+        httpRouteResponses = httpRoutes.map(responses)
         queuedBytes = (0..<loopCount).map { Gauge(label: "switchboard_queued_bytes", dimensions: [("loop", "\($0)")]) }
     }
 

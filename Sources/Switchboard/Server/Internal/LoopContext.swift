@@ -48,7 +48,7 @@ final class LoopContext: @unchecked Sendable {
     init(loop: EventLoop, routes: RouteTable, configuration: ServerConfiguration, pubsub: PubSub, webSockets: WebSocketCount, draining: DrainFlag) {
         self.loop = loop
         self.draining = draining
-        counts = LoopCounts(routeCount: routes.webSocketRouteCount)
+        counts = LoopCounts(routeCount: routes.webSocketRouteCount, httpRouteCount: routes.httpRouteCount)
         self.webSockets = webSockets
         self.pubsub = pubsub
         self.routes = routes
