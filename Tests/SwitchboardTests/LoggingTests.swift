@@ -26,12 +26,13 @@ struct LoggingTests {
 
     @Test func refusalsProtocolErrorsAndFailuresAreLoggedWithTheConnectionAndNeverWithTheQuery() async throws {
         let log = CapturedLog()
+        let recorder = Recorder()
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, logger: log.logger))
         server.webSocket("/ws/:room", configuration: WebSocketConfiguration(origins: .allowList(["https://app.example"])),
-                         handler: EchoHandler(recorder: Recorder()))
+                         handler: EchoHandler(recorder: recorder))
         server.router.get("/fail") { _ in throw Failing() }
         let port = try server.start().port
-        defer { try? server.stop() }
+        defer { try? server.stop(); recorder.releaseSockets() }
         let secret = "tok-5ecret-XYZ"
         try await onOwnThread {
             // A refused upgrade, a failing handler, and a protocol error

@@ -15,14 +15,16 @@ struct MetricsTests {
         let metrics = TestMetricsBackend.shared
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, metricsInterval: .milliseconds(20)))
         let open = WebSocketConfiguration(origins: .allowList(["https://app.example"]), pingInterval: nil)
-        server.webSocket("/metrics-test/echo", configuration: open, handler: EchoHandler(recorder: Recorder()))
+        // The recorder keeps each open socket (and so its server) until released.
+        let recorder = Recorder()
+        server.webSocket("/metrics-test/echo", configuration: open, handler: EchoHandler(recorder: recorder))
         server.webSocket("/metrics-test/drop/:name", configuration: WebSocketConfiguration(
             origins: .any, pingInterval: nil, maxQueuedBytes: 64 * 1024, slowConsumerPolicy: .drop), handler: PublishingMember(pubsub: server.pubsub))
         server.webSocket("/metrics-test/close/:name", configuration: WebSocketConfiguration(
             origins: .any, pingInterval: nil, maxQueuedBytes: 64 * 1024, slowConsumerPolicy: .close, closeTimeout: .milliseconds(200)), handler: PublishingMember(pubsub: server.pubsub))
         server.router.get("/metrics-test/health") { _ in .text("ok") }
         let port = try server.start().port
-        defer { try? server.stop() }
+        defer { try? server.stop(); recorder.releaseSockets() }
         let echo = [("route", "/metrics-test/echo")]
         let drop = [("route", "/metrics-test/drop/:name")]
         let close = [("route", "/metrics-test/close/:name")]
