@@ -37,7 +37,14 @@ struct MetricsTests {
             #expect(try http.exchange("GET /metrics-test/health HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
             #expect(try http.exchange("GET /metrics-test/none HTTP/1.1\r\nHost: t\r\n\r\n").status == 404)
             #expect(try TestWebSocket.handshake(try TestSocket(port: port), path: "/metrics-test/echo", headers: ["Origin: https://evil.example"]).status == 403)
-            let client = try TestWebSocket(port: port, path: "/metrics-test/echo?user=m", headers: ["Origin: https://app.example"])
+        }
+        let client = try await onOwnThread {
+            try TestWebSocket(port: port, path: "/metrics-test/echo?user=m", headers: ["Origin: https://app.example"])
+        }
+        // The open connection is reported (the gauge goes up, and must come
+        // down again in a later report, not in the same one).
+        #expect(await eventually(seconds: 5) { (try? metrics.expectMeter("switchboard_websocket_connections", echo))?.lastValue == 1 })
+        try await onOwnThread {
             for text in ["one", "two", "six"] {
                 try client.send(text: text)
                 #expect(try client.receiveNonPing().text == text)
@@ -80,9 +87,8 @@ struct MetricsTests {
         // The open-connections gauge: the echo client is gone, the dropping one is still there.
         let openEcho = try metrics.expectMeter("switchboard_websocket_connections", echo)
         let openDrop = try metrics.expectMeter("switchboard_websocket_connections", drop)
-        // Reported on the loop while this thread reads: wait for the whole
-        // report (0, or nothing when it opened and closed within one).
-        #expect(await eventually(seconds: 5) { (openEcho.lastValue ?? 0) == 0 })
+        // Down again (reported on the loop while this thread reads: waited for).
+        #expect(await eventually(seconds: 5) { openEcho.lastValue == 0 })
         #expect(await eventually(seconds: 5) { (try? metrics.expectMeter("switchboard_websocket_connections", drop))?.lastValue == 1 })
         _ = openDrop
         #expect(try metrics.expectGauge("switchboard_topics").lastValue != nil)

@@ -49,7 +49,9 @@ struct PublishRateLimitTests {
             if reply["type"] as? String == "ack" { acked.append(id) }
             if reply["code"] as? String == "rate_limited" { limited.append(id) }
         }
-        #expect(acked.count >= 5 && acked.count <= 6 && acked.prefix(5) == [1, 2, 3, 4, 5], "\(acked)")
+        // The burst, and a token more for every 200 ms the 20 took to
+        // arrive (a busy machine may spread them over a few reads).
+        #expect(acked.count >= 5 && acked.count <= 10 && acked.prefix(5) == [1, 2, 3, 4, 5], "\(acked)")
         #expect(limited.count == 20 - acked.count)
         // The connection is still served; a moment later it may publish again.
         try client.send(text: #"{"type":"subscribe","topic":"t","id":100}"#)

@@ -118,7 +118,9 @@ private struct RouteSnapshot {
         }
         add(instruments.opened, opened, last.opened)
         for index in closed.indices { add(instruments.closed[index], closed[index], last.closed[index]) }
-        if open != last.open { instruments.open.increment(by: Double(open - last.open)) }
+        // A meter takes positive amounts only (a negative one is ignored).
+        if open > last.open { instruments.open.increment(by: Double(open - last.open)) }
+        if open < last.open { instruments.open.decrement(by: Double(last.open - open)) }
         add(instruments.messagesReceived, messagesReceived, last.messagesReceived)
         add(instruments.bytesReceived, bytesReceived, last.bytesReceived)
         add(instruments.messagesSent, messagesSent, last.messagesSent)
