@@ -169,6 +169,11 @@ package final class Hub<Subscriber: AnyObject & Sendable, Message: Sendable>: Se
     /// Topics with at least one subscriber. Any thread.
     package var topicCount: Int { directory.topicCount }
 
+    /// Whether `subscriber` is subscribed to `topic`. Call on `loop`'s thread.
+    package func isSubscribed(_ subscriber: Subscriber, onLoop loop: Int, to topic: String) -> Bool {
+        table(loop).topics(of: subscriber).contains(topic)
+    }
+
     /// Topics of `subscriber`, sorted. Call on `loop`'s thread.
     package func topics(of subscriber: Subscriber, onLoop loop: Int) -> [String] {
         table(loop).topics(of: subscriber).sorted()

@@ -22,9 +22,12 @@ public final class PubSub: Sendable {
     /// Messages published on this node (for the metrics).
     private let published = Atomic<Int>(0)
     var publishCount: Int { published.load(ordering: .relaxed) }
+    /// Kept messages of the topics a history rule names; nil without rules.
+    let history: HistoryKeeper?
 
-    init(loopCount: Int) {
+    init(loopCount: Int, history: TopicHistory = TopicHistory()) {
         let loops = self.loops
+        self.history = HistoryKeeper(history)
         hub = Hub(
             loopCount: loopCount,
             schedule: { index, task in
@@ -32,6 +35,7 @@ public final class PubSub: Sendable {
                 loops.reference.load()?.loops[index].execute(task)
             },
             deliver: { connection, frame in
+                if let stamp = frame.stamp, connection.alreadyHas(stamp) { return }
                 connection.context.counts.add(1, .deliveries)
                 _ = connection.send(published: frame)
             }
@@ -60,7 +64,7 @@ public final class PubSub: Sendable {
     }
 
     private func publish(_ topic: String, _ payload: UnsafeRawBufferPointer, isText: Bool) -> Int {
-        published.add(1, ordering: .relaxed)
+        countPublish()
         let reached = hub.publish(frame(payload, isText: isText), to: topic)
         backplane?.publish(topic, payload: Array(payload), isText: isText)
         return reached
@@ -69,6 +73,18 @@ public final class PubSub: Sendable {
     /// Delivers to this node's subscribers only (messages from a backplane).
     func publishLocally(_ topic: String, payload: [UInt8], isText: Bool) -> Int {
         payload.withUnsafeBytes { hub.publish(frame($0, isText: isText), to: topic) }
+    }
+
+    func countPublish() { published.add(1, ordering: .relaxed) }
+
+    /// The frame of a kept message (always text: the client protocol's).
+    func keptFrame(_ text: String, stamp: HistoryStamp) -> PublishedFrame {
+        var text = text
+        return text.withUTF8 { utf8 in
+            PublishedFrame(
+                .text, UnsafeRawBufferPointer(utf8),
+                compressed: compressing.load(ordering: .relaxed) ? CompressedFrameSlot() : nil, stamp: stamp)
+        }
     }
 
     private func frame(_ payload: UnsafeRawBufferPointer, isText: Bool) -> PublishedFrame {
@@ -86,6 +102,8 @@ public final class PubSub: Sendable {
     /// Connects the backplane when the server starts.
     func start(_ backplane: (any Backplane)?) throws {
         guard let backplane else { return }
+        // Each node would number a topic's messages its own way.
+        guard history == nil else { throw ServerError.historyWithBackplane }
         hub.onTopicCreated = { topic in backplane.topicsChanged(topic) }
         hub.onTopicRemoved = { topic in backplane.topicsChanged(topic) }
         guard let loop = loops.reference.load()?.loops.first else { preconditionFailure("start(_:) before attach(_:)") }

@@ -1,3 +1,4 @@
+import SwitchboardHub
 import SwitchboardWire
 
 /// Who may connect to a pub/sub endpoint, and what each connection may do.
@@ -74,7 +75,7 @@ extension PubSub {
     /// from any thread; returns the number of subscribers reached.
     @discardableResult
     public func publish(_ topic: String, json: String) -> Int {
-        publish(topic, text: ClientFrame.message(topic: topic, json: json))
+        publishMessage(topic, json: json).reached
     }
 }
 
@@ -113,12 +114,12 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
                 refuse(socket, .forbidden, "not allowed to subscribe to \(topic)", id: id)
                 return
             }
-            guard socket.connection.subscriptionCount < maxSubscriptions else {
+            let connection = socket.connection
+            guard connection.isSubscribed(to: topic) || connection.subscriptionCount < maxSubscriptions else {
                 refuse(socket, .tooManySubscriptions, "at most \(maxSubscriptions) topics per connection", id: id)
                 return
             }
-            socket.subscribe(topic)
-            if let id { socket.send(text: ClientFrame.ack(id: id)) }
+            subscribe(socket, to: topic, since: request.since, id: id)
         case .unsubscribe:
             socket.unsubscribe(topic)
             if let id { socket.send(text: ClientFrame.ack(id: id)) }
@@ -132,13 +133,39 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
                 refuse(socket, .rateLimited, "at most \(limit.perSecond) publishes a second (\(limit.burst) at once)", id: id)
                 return
             }
-            let reached = pubsub.publish(topic, json: json)
-            if let id { socket.send(text: ClientFrame.ack(id: id, subscribers: reached)) }
+            let (reached, point) = pubsub.publishMessage(topic, json: json)
+            guard let id else { return }
+            socket.send(text: point.map { ClientFrame.ack(id: id, subscribers: reached, position: $0) } ?? ClientFrame.ack(id: id, subscribers: reached))
         }
     }
 
     func onClose(_ socket: WebSocket<UserData>, code: WebSocketCloseCode, reason: String) {
         if publishRateLimit != nil { buckets.remove(connection: ObjectIdentifier(socket), loop: socket.loop.index) }
+    }
+
+    /// Subscribes, and on a history topic answers with the position and,
+    /// when `since` asked for it, the missed messages right after the ack
+    /// (the subscription's live messages follow them, none twice). A
+    /// subscribe with `since` is always answered, with or without `id`.
+    private func subscribe(_ socket: WebSocket<UserData>, to topic: String, since: StreamPosition?, id: String?) {
+        let connection = socket.connection
+        let maxReplayBytes = connection.configuration.maxQueuedBytes / 2
+        switch pubsub.subscribeKept(connection, to: topic, since: since.map(StreamPoint.init), maxReplayBytes: maxReplayBytes) {
+        case nil:
+            connection.subscribe(topic)
+            if since != nil {
+                socket.send(text: ClientFrame.subscribeAck(id: id, position: nil, recovered: false, reason: "no_history"))
+            } else if let id {
+                socket.send(text: ClientFrame.ack(id: id))
+            }
+        case .ahead?:
+            refuse(socket, .badRequest, "since is past the stream's last offset", id: id)
+        case .subscribed(let position, let replay, let gap)?:
+            guard id != nil || since != nil else { return }
+            socket.send(text: ClientFrame.subscribeAck(
+                id: id, position: position, recovered: since == nil ? nil : replay != nil, reason: gap?.rawValue))
+            for frame in replay ?? [] { _ = connection.send(published: frame) }
+        }
     }
 
     private func refuse(_ socket: WebSocket<UserData>, _ code: ClientErrorCode, _ reason: String, id: String?) {

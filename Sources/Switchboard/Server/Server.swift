@@ -58,7 +58,7 @@ public final class Server: Sendable {
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
-        pubsub = PubSub(loopCount: configuration.loopCount)
+        pubsub = PubSub(loopCount: configuration.loopCount, history: configuration.history)
     }
 
     /// Binds, starts the loops, and returns the bound address (with the
@@ -92,6 +92,9 @@ public final class Server: Sendable {
             let contexts = group.loops.map { LoopContext(loop: $0, routes: routes, configuration: configuration, pubsub: pubsub, webSockets: webSockets, draining: draining) }
             startReportingMetrics(contexts)
             dashboardFeed.withLock { $0 }?.start(on: contexts)
+            if pubsub.history != nil, let first = contexts.first {
+                _ = first.loop.execute { first.startHistorySweep() }
+            }
             if let budget = configuration.maxQueuedBytesTotal {
                 let share = max(1, budget / contexts.count)
                 for context in contexts { _ = context.loop.execute { context.startQueueBudget(share: share) } }
@@ -194,6 +197,7 @@ public final class Server: Sendable {
                 context.metricsReporter?.stop()
                 context.metricsReporter = nil
                 context.stopQueueBudget()
+                context.stopHistorySweep()
                 DashboardFeed.stop(on: context)
             }
         }
@@ -298,4 +302,9 @@ public enum ServerError: Error, Sendable {
     /// asking (someone called `stop()`): thrown by `run()` so that the
     /// group notices and shuts down the rest.
     case stoppedOutsideItsGroup
+    /// `ServerConfiguration.history` has rules and a backplane is
+    /// configured: each node would number a topic's messages on its own,
+    /// so positions would not carry from one node to another. History
+    /// across nodes is not available yet.
+    case historyWithBackplane
 }

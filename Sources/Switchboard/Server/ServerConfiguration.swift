@@ -67,6 +67,9 @@ public struct ServerConfiguration: Sendable {
     /// itself is a plain add on the loop's thread; without a backend
     /// nothing is reported. Default 1 s.
     public var metricsInterval: Duration
+    /// Topics that keep their latest messages so reconnecting clients
+    /// recover what they missed. Default: none.
+    public var history: TopicHistory
     /// Carries publishes to and from other Switchboard processes (the
     /// Redis backplane). Default `nil`: one process, nothing to run.
     public var backplane: (any Backplane)?
@@ -88,6 +91,7 @@ public struct ServerConfiguration: Sendable {
         drainCloseRate: Int = 2_000,
         drainWindow: Duration = .seconds(10),
         metricsInterval: Duration = .seconds(1),
+        history: TopicHistory = TopicHistory(),
         backplane: (any Backplane)? = nil,
         logger: Logger = Logger(label: "switchboard")
     ) {
@@ -105,6 +109,7 @@ public struct ServerConfiguration: Sendable {
         self.drainCloseRate = drainCloseRate
         self.drainWindow = drainWindow
         self.metricsInterval = metricsInterval
+        self.history = history
         self.backplane = backplane
         self.logger = logger
     }

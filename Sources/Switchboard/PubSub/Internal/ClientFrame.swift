@@ -1,3 +1,5 @@
+import SwitchboardHub
+
 /// The frames the client protocol sends besides errors (Docs/client-protocol.md).
 package enum ClientFrame {
     /// The `ack` of a `subscribe` or `unsubscribe` that had an `id`.
@@ -8,6 +10,30 @@ package enum ClientFrame {
     /// The `ack` of a `publish` that had an `id`: how many subscribers it reached.
     package static func ack(id: String, subscribers: Int) -> String {
         #"{"type":"ack","id":"# + id + #","subscribers":"# + String(subscribers) + "}"
+    }
+
+    /// The `ack` of a `publish` on a history topic: also the message's place.
+    static func ack(id: String, subscribers: Int, position: StreamPoint) -> String {
+        #"{"type":"ack","id":"# + id + #","subscribers":"# + String(subscribers) + #","epoch":""#
+            + position.epochText + #"","offset":"# + String(position.offset) + "}"
+    }
+
+    /// The `ack` of a `subscribe` on a history topic: the stream's position
+    /// and, when the request asked to recover, whether it did.
+    static func subscribeAck(id: String?, position: StreamPoint?, recovered: Bool?, reason: String?) -> String {
+        var text = #"{"type":"ack""#
+        if let id { text += #","id":"# + id }
+        if let position { text += #","epoch":""# + position.epochText + #"","offset":"# + String(position.offset) }
+        if let recovered { text += #","recovered":"# + (recovered ? "true" : "false") }
+        if let reason { text += #","reason":"# + jsonString(reason) }
+        return text + "}"
+    }
+
+    /// A `message` on a history topic, with its offset; also where its
+    /// `data` starts in the text's UTF-8 (it ends before the final `}`).
+    package static func message(topic: String, offset: UInt64, json: String) -> (text: String, dataStart: Int) {
+        let head = #"{"type":"message","topic":"# + jsonString(topic) + #","offset":"# + String(offset) + #","data":"#
+        return (head + json + "}", head.utf8.count)
     }
 
     /// A `message`: `json` (valid JSON text) published on `topic`.

@@ -18,12 +18,20 @@ package struct ClientRequest: Sendable, Equatable {
     package var topic: String
     /// The request's `id` as JSON text, echoed verbatim in its `ack` or `error`.
     package var id: String?
+    /// A `subscribe`'s `since`: the last position the client saw.
+    package var since: StreamPosition?
 
-    package init(action: Action, topic: String, id: String?) {
+    package init(action: Action, topic: String, id: String?, since: StreamPosition? = nil) {
         self.action = action
         self.topic = topic
         self.id = id
+        self.since = since
     }
+
+    /// Longest epoch a `since` may carry, in UTF-8 bytes (ours are 16).
+    package static let maxEpochLength = 64
+    /// Largest offset a `since` may carry: JSON numbers are exact up to 2^53.
+    package static let maxOffset: UInt64 = 1 << 53
 
     /// Longest topic name the client protocol accepts, in UTF-8 bytes.
     package static let maxTopicLength = 256
@@ -49,7 +57,14 @@ package struct ClientRequest: Sendable, Equatable {
         }
         switch type {
         case "subscribe":
-            return .success(ClientRequest(action: .subscribe, topic: topic, id: id))
+            guard let since = object["since"] else {
+                return .success(ClientRequest(action: .subscribe, topic: topic, id: id))
+            }
+            guard let position = position(since) else {
+                return .failure(ClientProtocolError(
+                    .badRequest, "since needs epoch (a string of 1 to \(maxEpochLength) bytes) and offset (an integer from 0 to 2^53)", id: id))
+            }
+            return .success(ClientRequest(action: .subscribe, topic: topic, id: id, since: position))
         case "unsubscribe":
             return .success(ClientRequest(action: .unsubscribe, topic: topic, id: id))
         case "publish":
@@ -67,6 +82,17 @@ package struct ClientRequest: Sendable, Equatable {
         !topic.isEmpty && topic.utf8.count <= maxTopicLength
             && !topic.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
+}
+
+/// A `since` object's position, or nil when it is not one.
+private func position(_ value: Any) -> StreamPosition? {
+    guard let object = value as? [String: Any], let epoch = object["epoch"] as? String,
+          !epoch.isEmpty, epoch.utf8.count <= ClientRequest.maxEpochLength,
+          let offset = object["offset"], !(offset is Bool), let number = offset as? NSNumber
+    else { return nil }
+    let double = number.doubleValue
+    guard double >= 0, double <= Double(ClientRequest.maxOffset), double.rounded() == double else { return nil }
+    return StreamPosition(epoch: epoch, offset: UInt64(double))
 }
 
 /// A JSON value's text (fragments allowed), or nil if it cannot be written.

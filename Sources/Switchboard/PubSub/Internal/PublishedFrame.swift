@@ -1,3 +1,4 @@
+import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 import Synchronization
@@ -12,12 +13,16 @@ struct PublishedFrame: Sendable {
     let opcode: WebSocketOpcode
     /// Bytes of `plain` before the payload.
     let headerSize: Int
+    /// Where the message stands in its topic's history; nil on topics
+    /// without history (so their path costs one nil check more).
+    let stamp: HistoryStamp?
 
-    init(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, compressed: CompressedFrameSlot?) {
+    init(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, compressed: CompressedFrameSlot?, stamp: HistoryStamp? = nil) {
         plain = SharedBytes.webSocketFrame(opcode, payload)
         self.compressed = compressed
         self.opcode = opcode
         headerSize = WebSocketFrame.serverHeaderSize(payloadLength: payload.count)
+        self.stamp = stamp
     }
 
     /// The payload, inside `plain`.
@@ -41,5 +46,20 @@ final class CompressedFrameSlot: Sendable {
     func frame(_ make: () -> SharedBytes?) -> SharedBytes? {
         if let entry = reference.load() { return entry.frame }
         return reference.storeIfNil(Entry(make())).frame
+    }
+}
+
+/// A kept message's place: its topic and position, and where its `data`
+/// starts in the frame's payload (it ends one byte before the payload's
+/// end, at the message object's closing brace).
+final class HistoryStamp: Sendable {
+    let topic: String
+    let point: StreamPoint
+    let dataStart: Int
+
+    init(topic: String, point: StreamPoint, dataStart: Int) {
+        self.topic = topic
+        self.point = point
+        self.dataStart = dataStart
     }
 }

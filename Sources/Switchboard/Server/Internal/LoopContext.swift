@@ -39,6 +39,8 @@ final class LoopContext: @unchecked Sendable {
     var queueBudgetTimer: LoopTimer?
     /// Samples this loop for the dashboard, when one is mounted.
     var dashboardTimer: LoopTimer?
+    /// Sweeps the topic history (first loop only, when history is on).
+    var historySweepTimer: LoopTimer?
     private var dateSecond = -1
     private var dateValue = ""
 

@@ -1,4 +1,5 @@
 import SwitchboardDeflate
+import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 
@@ -26,5 +27,24 @@ extension WebSocketConnection {
 
     func unsubscribe(_ topic: String) {
         context.pubsub.hub.unsubscribe(self, onLoop: tcp.loop.index, from: topic)
+        if !historyMarks.isEmpty { historyMarks[topic] = nil }
+    }
+
+    /// Whether this connection is subscribed to `topic` (on its loop).
+    func isSubscribed(to topic: String) -> Bool {
+        hasSubscriptions && context.pubsub.hub.isSubscribed(self, onLoop: tcp.loop.index, to: topic)
+    }
+
+    /// Remembers where `topic`'s stream stood when this connection
+    /// subscribed to it through the client protocol.
+    func markHistory(_ topic: String, at point: StreamPoint) {
+        historyMarks[topic] = point
+    }
+
+    /// Whether a live frame of a history topic is one this connection was
+    /// already sent (as replay) or that predates its subscription.
+    func alreadyHas(_ stamp: HistoryStamp) -> Bool {
+        guard !historyMarks.isEmpty, let mark = historyMarks[stamp.topic] else { return false }
+        return mark.epoch == stamp.point.epoch && stamp.point.offset <= mark.offset
     }
 }

@@ -1,4 +1,5 @@
 import SwitchboardDeflate
+import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 import Synchronization
@@ -70,6 +71,11 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     var inputAfterClose: UInt32 = 0
     /// Whether the connection may be in the hub's tables.
     var hasSubscriptions = false
+    /// Per history topic subscribed through the client protocol, the
+    /// position at subscribe time: live frames up to it are not delivered
+    /// (it was sent them as replay, or they predate it). Empty (no
+    /// allocation) on every other connection.
+    var historyMarks: [String: StreamPoint] = [:]
     /// Delivery was left for a later turn of the loop (`yieldTurn`).
     var isYielding = false
 
