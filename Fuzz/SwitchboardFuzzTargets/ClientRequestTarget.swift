@@ -38,6 +38,14 @@ enum ClientRequestTarget {
             case .subscribe, .unsubscribe:
                 try require(frame["type"] as? String == (request.action == .subscribe ? "subscribe" : "unsubscribe"), "wrong type")
                 ack = ClientFrame.ack(id: request.id ?? "0")
+                if let since = request.since {
+                    let sent = frame["since"] as? [String: Any]
+                    try require(sent?["epoch"] as? String == since.epoch, "decoded since.epoch differs from the frame's")
+                    try require((1...64).contains(since.epoch.utf8.count), "accepted an epoch of \(since.epoch.utf8.count) bytes")
+                    try require(since.offset <= 1 << 53 && (sent?["offset"] as? NSNumber)?.doubleValue == Double(since.offset), "decoded since.offset differs")
+                } else {
+                    try require(frame["since"] == nil || request.action == .unsubscribe, "a since the decoder did not read")
+                }
             case .publish(let data):
                 try require(frame["type"] as? String == "publish", "decoded publish from another type")
                 ack = ClientFrame.ack(id: request.id ?? "0", subscribers: 3)
@@ -45,6 +53,11 @@ enum ClientRequestTarget {
                 let delivered = try object(message)
                 try require(delivered["topic"] as? String == request.topic, "\(message) lost its topic")
                 try requireSameJSON(delivered["data"], data, in: message)
+                let (kept, dataStart) = ClientFrame.message(topic: request.topic, offset: 42, json: data)
+                let keptObject = try object(kept)
+                try require(keptObject["offset"] as? Int == 42, "\(kept) lost its offset")
+                try requireSameJSON(keptObject["data"], data, in: kept)
+                try require(String(decoding: Array(kept.utf8)[dataStart..<(kept.utf8.count - 1)], as: UTF8.self) == data, "\(kept): data not where its start says")
             }
             let acked = try object(ack)
             try require(acked["type"] as? String == "ack", "\(ack) is not an ack")

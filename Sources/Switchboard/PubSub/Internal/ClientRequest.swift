@@ -88,7 +88,8 @@ package struct ClientRequest: Sendable, Equatable {
 private func position(_ value: Any) -> StreamPosition? {
     guard let object = value as? [String: Any], let epoch = object["epoch"] as? String,
           !epoch.isEmpty, epoch.utf8.count <= ClientRequest.maxEpochLength,
-          let offset = object["offset"], !(offset is Bool), let number = offset as? NSNumber
+          // JSON's true and false arrive as NSNumbers too, typed "c".
+          let number = object["offset"] as? NSNumber, String(cString: number.objCType) != "c"
     else { return nil }
     let double = number.doubleValue
     guard double >= 0, double <= Double(ClientRequest.maxOffset), double.rounded() == double else { return nil }
