@@ -25,12 +25,12 @@ private final class ProtocolClient: @unchecked Sendable {
         return ack
     }
 
-    /// The next `count` messages' offsets and data (numbers here).
+    /// The next `count` messages: offsets and data (-1 when not a number).
     func messages(_ count: Int) throws -> [(offset: UInt64, data: Int)] {
         try (0..<count).map { _ in
             let frame = try next()
             try #require(frame["type"] as? String == "message", "expected a message, got \(frame)")
-            return (try #require(frame["offset"] as? UInt64), try #require(frame["data"] as? Int))
+            return (try #require(frame["offset"] as? UInt64), frame["data"] as? Int ?? -1)
         }
     }
 }
@@ -67,6 +67,7 @@ private func withHistoryServer(
                 return true
             }),
         publishRateLimit: nil)
+    server.historyRoute(at: "/history") { request, topic in request.queryValue("key") == "k" && topic != "h.secret" }
     let port = try server.start().port
     defer {
         try? server.stop()
@@ -282,6 +283,45 @@ struct HistoryRecoveryTests {
             for value in 1...20 { server.pubsub.publish("small.api", json: String(value)) }
             let small = try #require(server.pubsub.position(of: "small.api"))
             #expect(throws: HistoryError.tooFar) { try server.pubsub.history(of: "small.api", since: StreamPosition(epoch: small.epoch, offset: 2)) }
+        }
+    }
+
+    @Test("The HTTP history route: load the state, then subscribe from where it ends")
+    func historyRoute() throws {
+        try withHistoryServer { server, port, _ in
+            for value in 1...5 { server.pubsub.publish("h.route", json: #"{"n":\#(value)}"#) }
+            let get = { (query: String) throws -> TestResponse in try TestSocket(port: port).get("/history?" + query) }
+            let latest = try get("key=k&topic=h.route&limit=2")
+            #expect(latest.status == 200)
+            let body = try #require(JSONSerialization.jsonObject(with: Data(latest.body)) as? [String: Any])
+            let epoch = try #require(body["epoch"] as? String)
+            #expect(body["offset"] as? Int == 5 && body["topic"] as? String == "h.route")
+            let messages = try #require(body["messages"] as? [[String: Any]])
+            #expect(messages.map { $0["offset"] as? Int } == [4, 5])
+            #expect(messages.map { ($0["data"] as? [String: Any])?["n"] as? Int } == [4, 5])
+            let page = try get("key=k&topic=h.route&epoch=\(epoch)&offset=1&limit=2")
+            #expect(page.bodyText.contains(#""offset":3,"messages":[{"offset":2,"#))
+            // Subscribing from the page's end misses nothing and repeats nothing.
+            let client = try ProtocolClient(port: port)
+            #expect(try client.subscribe("h.route", since: (epoch, 3))["recovered"] as? Bool == true)
+            #expect(try client.messages(2).map(\.offset) == [4, 5])
+
+            for (query, status, code) in [
+                ("key=k&topic=plain", 404, "not_kept"),
+                ("key=k&topic=h.secret", 403, "forbidden"),
+                ("topic=h.route", 403, "forbidden"),
+                ("key=k", 400, "bad_request"),
+                ("key=k&topic=h.route&limit=0", 400, "bad_request"),
+                ("key=k&topic=h.route&limit=5000", 400, "bad_request"),
+                ("key=k&topic=h.route&offset=1", 400, "bad_request"),
+                ("key=k&topic=h.route&epoch=\(epoch)&offset=-1", 400, "bad_request"),
+                ("key=k&topic=h.route&epoch=\(epoch)&offset=99", 409, "ahead"),
+                ("key=k&topic=h.route&epoch=0000000000000001&offset=1", 409, "epoch"),
+            ] {
+                let response = try get(query)
+                #expect(response.status == status, "\(query)")
+                #expect(response.bodyText.contains(#""error":"\#(code)""#), "\(query): \(response.bodyText)")
+            }
         }
     }
 
