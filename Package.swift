@@ -75,6 +75,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            // The JavaScript client (Clients/javascript, linked here), compiled
+            // in as bytes: a deployed binary needs no resource bundle.
+            resources: [.embedInCode("PubSub/switchboard.js")],
             swiftSettings: strictSettings
         ),
         // The backplane over Redis pub/sub, on the server's own event loop.

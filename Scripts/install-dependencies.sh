@@ -2,11 +2,11 @@
 # Installs the system packages Switchboard builds and tests with, if any is
 # missing (Debian/Ubuntu; uses sudo when not root), and the Python client
 # library the integration tests drive the server with. Chromium runs the
-# JavaScript client's tests headless. zlib backs permessage-deflate; hiredis
+# JavaScript client's tests headless; TypeScript checks its declarations. zlib backs permessage-deflate; hiredis
 # and redis-server back the Redis backplane and its tests.
 set -euo pipefail
 
-packages=(libuv1-dev zlib1g-dev libhiredis-dev redis-server pkg-config curl python3-pip chromium nginx-light)
+packages=(libuv1-dev zlib1g-dev libhiredis-dev redis-server pkg-config curl python3-pip chromium nginx-light node-typescript)
 # Node's built-in WebSocket (node >= 20) is one of the test clients.
 command -v node >/dev/null || packages+=(nodejs)
 missing=()

@@ -1,0 +1,1 @@
+../../../Clients/javascript/switchboard.js
