@@ -88,6 +88,20 @@ struct ReadmeSnippetsTests {
         #expect(feed.response.header("sec-websocket-extensions")?.hasPrefix("permessage-deflate") == true)
     }
 
+    @Test func historyIsConfiguredAsWritten() throws {
+        let server = Server(configuration: ServerConfiguration(port: 0, history: TopicHistory(rules: [
+            .prefix("chat."),                                            // 100 messages, 256 KiB, 5 minutes
+            .prefix("orders.", HistoryPolicy(maxMessages: 1_000, retention: .seconds(3600))),
+        ])))
+        server.historyRoute(at: "/history") { request, topic in topic.hasPrefix("chat.") }   // GET /history?topic=chat.lobby
+        let port = try server.start().port
+        defer { try? server.stop() }
+        for value in 1...150 { server.pubsub.publish("chat.lobby", json: String(value)) }
+        #expect(try server.pubsub.history(of: "chat.lobby", limit: 1_000).messages.map(\.offset) == Array(51...150))
+        #expect(try TestSocket(port: port).get("/history?topic=chat.lobby").status == 200)
+        #expect(try TestSocket(port: port).get("/history?topic=orders.x").status == 403)
+    }
+
     @Test func theServiceGroupRunsAsWritten() async throws {
         let server = Server(configuration: ServerConfiguration(port: 0, drainDelay: .milliseconds(200)))
         server.pubsubEndpoint("/prices", authorizer: PubSubAuthorizer())
