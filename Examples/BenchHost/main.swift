@@ -7,7 +7,9 @@
 // /topic/NAME subscribes to NAME and publishes what it receives there;
 // POST /publish/NAME publishes its body to NAME as one binary message.
 // REDIS_URL=redis://HOST:PORT joins the other nodes sharing that Redis
-// (Benchmarks/redis-fanout.sh).
+// (Benchmarks/redis-fanout.sh). /pubsub speaks the client protocol;
+// HISTORY=1 keeps history (the defaults) for every topic
+// (Benchmarks/recovery-load.py).
 import Foundation
 import Switchboard
 import SwitchboardRedis
@@ -27,9 +29,10 @@ do {
 }
 // PROTOCOL.md: messages up to 16 MiB, also as POST /publish bodies.
 let http = HTTPConfiguration(limits: HTTPParserLimits(maxBodySize: 16 << 20))
+let history = TopicHistory(rules: environment["HISTORY"] == "1" ? [.prefix("")] : [])
 let server = Server(configuration: ServerConfiguration(
     host: "127.0.0.1", port: port, loopCount: loopCount, distribution: distribution, http: http,
-    backplane: backplane))
+    history: history, backplane: backplane))
 
 server.router.get("/health") { _ in .text("ok") }
 // METRICS=prometheus: the cost of a metrics backend (Docs/Performance.md).
@@ -61,6 +64,7 @@ struct TopicMember: WebSocketHandler {
 }
 
 server.webSocket("/topic/:name", configuration: benchSocket, handler: TopicMember(pubsub: server.pubsub))
+server.pubsubEndpoint("/pubsub", configuration: WebSocketConfiguration(origins: .any), authorizer: PubSubAuthorizer(), publishRateLimit: nil)
 server.router.post("/publish/:name") { request in
     server.pubsub.publish(request.parameters["name"] ?? "", binary: request.body)
     return .text("ok")

@@ -127,6 +127,15 @@ struct HistoryRecoveryTests {
             #expect(missed.map(\.data) == Array(11...1_010))
             publish(server, "h.feed", [1_011])
             #expect(try again.messages(1).map(\.offset) == [1_011])
+            // Each loop forgets the marks of connections that ended.
+            again.socket.socket.resetClose()
+            let contexts = try #require(server.loopContexts)
+            func marksLeft() -> Int {
+                let count = Locked(0)
+                for context in contexts { context.loop.runAndWait { count.withLock { $0 += context.historyMarks.count } } }
+                return count.withLock { $0 }
+            }
+            #expect(eventually { marksLeft() == 0 })
         }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import HTTPTypes
 import Logging
+import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 import SwitchboardSync
@@ -41,6 +42,24 @@ final class LoopContext: @unchecked Sendable {
     var dashboardTimer: LoopTimer?
     /// Sweeps the topic history (first loop only, when history is on).
     var historySweepTimer: LoopTimer?
+    /// For each connection of this loop subscribed to history topics
+    /// through the client protocol, per topic, the position at subscribe
+    /// time: live frames up to it are not delivered to it (it was sent them
+    /// as replay, or they predate it). Kept here rather than in each
+    /// connection, so connections without history cost nothing.
+    var historyMarks: [ObjectIdentifier: [String: StreamPoint]] = [:]
+    func forgetHistoryMark(of connection: WebSocketConnection, topic: String) {
+        guard !historyMarks.isEmpty else { return }
+        let id = ObjectIdentifier(connection)
+        historyMarks[id]?[topic] = nil
+        if historyMarks[id]?.isEmpty == true { historyMarks[id] = nil }
+    }
+
+    /// Called when the connection ends (its identifier may be reused next).
+    func forgetHistoryMarks(of connection: WebSocketConnection) {
+        if !historyMarks.isEmpty { historyMarks[ObjectIdentifier(connection)] = nil }
+    }
+
     private var dateSecond = -1
     private var dateValue = ""
 

@@ -27,7 +27,7 @@ extension WebSocketConnection {
 
     func unsubscribe(_ topic: String) {
         context.pubsub.hub.unsubscribe(self, onLoop: tcp.loop.index, from: topic)
-        if !historyMarks.isEmpty { historyMarks[topic] = nil }
+        context.forgetHistoryMark(of: self, topic: topic)
     }
 
     /// Whether this connection is subscribed to `topic` (on its loop).
@@ -38,13 +38,15 @@ extension WebSocketConnection {
     /// Remembers where `topic`'s stream stood when this connection
     /// subscribed to it through the client protocol.
     func markHistory(_ topic: String, at point: StreamPoint) {
-        historyMarks[topic] = point
+        // As `subscribe`: a connection that has finished never forgets again.
+        guard tcp.isOpen, sink != nil else { return }
+        context.historyMarks[ObjectIdentifier(self), default: [:]][topic] = point
     }
 
     /// Whether a live frame of a history topic is one this connection was
     /// already sent (as replay) or that predates its subscription.
     func alreadyHas(_ stamp: HistoryStamp) -> Bool {
-        guard !historyMarks.isEmpty, let mark = historyMarks[stamp.topic] else { return false }
+        guard !context.historyMarks.isEmpty, let mark = context.historyMarks[ObjectIdentifier(self)]?[stamp.topic] else { return false }
         return mark.epoch == stamp.point.epoch && stamp.point.offset <= mark.offset
     }
 }

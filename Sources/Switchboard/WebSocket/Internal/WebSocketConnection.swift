@@ -1,5 +1,4 @@
 import SwitchboardDeflate
-import SwitchboardHub
 import SwitchboardIO
 import SwitchboardWire
 import Synchronization
@@ -71,11 +70,6 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     var inputAfterClose: UInt32 = 0
     /// Whether the connection may be in the hub's tables.
     var hasSubscriptions = false
-    /// Per history topic subscribed through the client protocol, the
-    /// position at subscribe time: live frames up to it are not delivered
-    /// (it was sent them as replay, or they predate it). Empty (no
-    /// allocation) on every other connection.
-    var historyMarks: [String: StreamPoint] = [:]
     /// Delivery was left for a later turn of the loop (`yieldTurn`).
     var isYielding = false
 
@@ -132,7 +126,10 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// linger time), so a chat's "left" notice goes out at once.
     func finish() {
         guard let sink else { return }
-        if hasSubscriptions { context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index) }
+        if hasSubscriptions {
+            context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index)
+            context.forgetHistoryMarks(of: self)
+        }
         hasSubscriptions = false
         self.sink = nil  // breaks the connection → sink → socket → connection cycle
         let code = lifecycle.closeCodeForHandler
