@@ -30,6 +30,45 @@ public protocol Backplane: Sendable {
     func topicsChanged(_ topic: String)
 }
 
+/// A backplane that also carries topic history between nodes
+/// (`ServerConfiguration.history`): it gives each message of a history
+/// topic its place (epoch, offset) in one order for every node, keeps it,
+/// and lets a node read what it missed. `RedisBackplane` is one.
+///
+/// The contract, besides `Backplane`'s:
+/// - `publishKept` numbers and keeps the message and delivers it to every
+///   node with subscribers of the topic, this one included, through
+///   `BackplaneInbox.deliverKept`, in the backplane's order. `completion`
+///   (any thread) gets the message's position, or nil when it could not be
+///   published (the backplane is unreachable).
+/// - `readKept` answers with the topic's position and its kept messages
+///   after `after` (all it keeps when nil), and only once this node
+///   receives the topic's new messages (its subscription upstream is in
+///   place), so nothing falls between the read and what `deliverKept`
+///   brings next. A topic without a position gets one (a new epoch).
+///   `completion` runs on any thread, never inside the call; nil only when
+///   the backplane stopped or no longer follows the topic.
+/// - When `deliverKept` may have missed messages (a lost link), call
+///   `BackplaneInbox.keptStreamsInterrupted()`: the node reads again.
+public protocol HistoryBackplane: Backplane {
+    func publishKept(_ topic: String, json: String, policy: HistoryPolicy, completion: @escaping @Sendable (StreamPosition?) -> Void)
+    func readKept(_ topic: String, after offset: UInt64?, policy: HistoryPolicy, completion: @escaping @Sendable (KeptStream?) -> Void)
+}
+
+/// A topic's stream as a `HistoryBackplane` read it.
+public struct KeptStream: Sendable {
+    /// The stream's epoch and its last offset.
+    public var position: StreamPosition
+    /// Kept messages after the offset asked for, oldest first, with
+    /// consecutive offsets ending at `position.offset` (or none).
+    public var messages: [HistoryMessage]
+
+    public init(position: StreamPosition, messages: [HistoryMessage]) {
+        self.position = position
+        self.messages = messages
+    }
+}
+
 /// Where a backplane hands over what other nodes published.
 public struct BackplaneInbox: Sendable {
     let pubsub: PubSub
@@ -44,6 +83,20 @@ public struct BackplaneInbox: Sendable {
     @discardableResult
     public func deliver(_ topic: String, payload: [UInt8], isText: Bool) -> Int {
         pubsub.publishLocally(topic, payload: payload, isText: isText)
+    }
+
+    /// Delivers a message of a history topic, numbered by the backplane,
+    /// to this node's subscribers (and its mirror of the topic's history).
+    /// Call in the backplane's order; on the backplane's loop.
+    public func deliverKept(_ topic: String, position: StreamPosition, json: String) {
+        pubsub.deliverKept(topic, position: position, json: json)
+    }
+
+    /// `deliverKept` may have missed messages (a link was lost): the node
+    /// reads every history topic it follows again, catching its
+    /// subscribers up or telling them `reset`.
+    public func keptStreamsInterrupted() {
+        pubsub.keptStreamsInterrupted()
     }
 
     /// Whether this node has local subscribers of `topic`.

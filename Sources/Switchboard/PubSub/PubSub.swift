@@ -98,14 +98,23 @@ public final class PubSub: Sendable {
 
     private var backplane: (any Backplane)? { backplaneSlot.backplane }
     private let backplaneSlot = BackplaneSlot()
+    let mirrorSlot = MirrorSlot()
 
     /// Connects the backplane when the server starts.
     func start(_ backplane: (any Backplane)?) throws {
         guard let backplane else { return }
-        // Each node would number a topic's messages its own way.
-        guard history == nil else { throw ServerError.historyWithBackplane }
         hub.onTopicCreated = { topic in backplane.topicsChanged(topic) }
         hub.onTopicRemoved = { topic in backplane.topicsChanged(topic) }
+        if let history {
+            // A plain backplane: each node would number a topic's messages its own way.
+            guard let kept = backplane as? any HistoryBackplane else { throw ServerError.historyWithBackplane }
+            history.store.streamsStartLive = false
+            mirrorSlot.set(HistoryMirror(backplane: kept))
+            hub.onTopicRemoved = { [weak self] topic in
+                backplane.topicsChanged(topic)
+                self?.mirrorUnfollowed(topic)
+            }
+        }
         guard let loop = loops.reference.load()?.loops.first else { preconditionFailure("start(_:) before attach(_:)") }
         try backplane.start(BackplaneInbox(pubsub: self, loop: loop))
         backplaneSlot.set(backplane)

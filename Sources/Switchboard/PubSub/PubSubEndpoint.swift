@@ -75,7 +75,7 @@ extension PubSub {
     /// from any thread; returns the number of subscribers reached.
     @discardableResult
     public func publish(_ topic: String, json: String) -> Int {
-        publishMessage(topic, json: json).reached
+        publishMessage(topic, json: json)
     }
 }
 
@@ -133,9 +133,13 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
                 refuse(socket, .rateLimited, "at most \(limit.perSecond) publishes a second (\(limit.burst) at once)", id: id)
                 return
             }
-            let (reached, point) = pubsub.publishMessage(topic, json: json)
-            guard let id else { return }
-            socket.send(text: point.map { ClientFrame.ack(id: id, subscribers: reached, position: $0) } ?? ClientFrame.ack(id: id, subscribers: reached))
+            pubsub.publishMessage(topic, json: json) { reached, point, failed in
+                if failed {
+                    socket.send(text: ClientProtocolError(.unavailable, "the history backplane could not take the publish", id: id).replyText)
+                } else if let id {
+                    socket.send(text: point.map { ClientFrame.ack(id: id, subscribers: reached, position: $0) } ?? ClientFrame.ack(id: id, subscribers: reached))
+                }
+            }
         }
     }
 
@@ -150,21 +154,25 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     private func subscribe(_ socket: WebSocket<UserData>, to topic: String, since: StreamPosition?, id: String?) {
         let connection = socket.connection
         let maxReplayBytes = connection.configuration.maxQueuedBytes / 2
-        switch pubsub.subscribeKept(connection, to: topic, since: since.map(StreamPoint.init), maxReplayBytes: maxReplayBytes) {
-        case nil:
-            connection.subscribe(topic)
-            if since != nil {
-                socket.send(text: ClientFrame.subscribeAck(id: id, position: nil, recovered: false, reason: "no_history"))
-            } else if let id {
-                socket.send(text: ClientFrame.ack(id: id))
+        let answered = pubsub.subscribeKept(connection, to: topic, since: since.map(StreamPoint.init), maxReplayBytes: maxReplayBytes) { outcome in
+            switch outcome {
+            case .ahead:
+                refuse(socket, .badRequest, "since is past the stream's last offset", id: id)
+            case .unavailable:
+                refuse(socket, .unavailable, "the topic's history cannot be read now", id: id)
+            case .subscribed(let position, let replay, let gap):
+                guard id != nil || since != nil else { return }
+                socket.send(text: ClientFrame.subscribeAck(
+                    id: id, position: position, recovered: since == nil ? nil : replay != nil, reason: gap?.rawValue))
+                for frame in replay ?? [] { _ = connection.send(published: frame) }
             }
-        case .ahead?:
-            refuse(socket, .badRequest, "since is past the stream's last offset", id: id)
-        case .subscribed(let position, let replay, let gap)?:
-            guard id != nil || since != nil else { return }
-            socket.send(text: ClientFrame.subscribeAck(
-                id: id, position: position, recovered: since == nil ? nil : replay != nil, reason: gap?.rawValue))
-            for frame in replay ?? [] { _ = connection.send(published: frame) }
+        }
+        guard !answered else { return }
+        connection.subscribe(topic)
+        if since != nil {
+            socket.send(text: ClientFrame.subscribeAck(id: id, position: nil, recovered: false, reason: "no_history"))
+        } else if let id {
+            socket.send(text: ClientFrame.ack(id: id))
         }
     }
 

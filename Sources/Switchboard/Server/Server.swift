@@ -302,9 +302,8 @@ public enum ServerError: Error, Sendable {
     /// asking (someone called `stop()`): thrown by `run()` so that the
     /// group notices and shuts down the rest.
     case stoppedOutsideItsGroup
-    /// `ServerConfiguration.history` has rules and a backplane is
-    /// configured: each node would number a topic's messages on its own,
-    /// so positions would not carry from one node to another. History
-    /// across nodes is not available yet.
+    /// `ServerConfiguration.history` has rules and the backplane is not a
+    /// `HistoryBackplane`: each node would number a topic's messages on
+    /// its own, so positions would not carry from one node to another.
     case historyWithBackplane
 }

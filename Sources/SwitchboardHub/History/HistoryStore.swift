@@ -34,6 +34,14 @@ package final class HistoryStore<Entry: Sendable>: Sendable {
     private let evicting = Atomic<Bool>(false)
     /// Sweeps walk one shard per call, in turn.
     private let sweepCursor = Atomic<Int>(0)
+    private let newStreamsAreLive = Atomic<Bool>(true)
+
+    /// Whether a stream created by `withStream` is live (a node's own
+    /// history) or waits to be read (a mirror of a backplane's).
+    package var streamsStartLive: Bool {
+        get { newStreamsAreLive.load(ordering: .relaxed) }
+        set { newStreamsAreLive.store(newValue, ordering: .relaxed) }
+    }
 
     /// - Parameters:
     ///   - budget: bytes all streams may hold together.
@@ -75,7 +83,11 @@ package final class HistoryStore<Entry: Sendable>: Sendable {
                 index = found
                 delta -= streams.values[index].expire(now: now, limits: limits)
             } else {
-                streams[topic] = TopicStream(epoch: makeEpoch(), now: now)
+                // A mirror waiting for its first read has no epoch yet (0).
+                let live = newStreamsAreLive.load(ordering: .relaxed)
+                var created = TopicStream<Entry>(epoch: live ? makeEpoch() : 0, now: now)
+                created.isLive = live
+                streams[topic] = created
                 index = streams.index(forKey: topic)!
                 delta += Self.streamOverhead + topic.utf8.count
                 streamCounter.add(1, ordering: .relaxed)
@@ -104,6 +116,25 @@ package final class HistoryStore<Entry: Sendable>: Sendable {
             _ = stream.append(entry, bytes: size + Self.entryOverhead, now: now, limits: limits)
             return then(entry, next)
         }
+    }
+
+    /// Calls `body` with every stream, one shard lock at a time (the same
+    /// rules as `withStream`'s body); returns the topics it returned true for.
+    package func forEachStream(now: UInt64, _ body: (String, inout TopicStream<Entry>) -> Bool) -> [String] {
+        var chosen: [String] = []
+        for shard in shards {
+            let delta = shard.streams.withLock { streams in
+                var delta = 0
+                for index in streams.indices {
+                    let before = streams.values[index].bytes
+                    if body(streams.keys[index], &streams.values[index]) { chosen.append(streams.keys[index]) }
+                    delta += streams.values[index].bytes - before
+                }
+                return delta
+            }
+            account(delta, now: now)
+        }
+        return chosen
     }
 
     /// `topic`'s stream as it is, without creating one; nil if none.

@@ -75,8 +75,21 @@ package struct TopicStream<Entry: Sendable>: Sendable {
     /// quiet, unwatched stream is dropped some time after this.
     package private(set) var lastActivity: UInt64
 
+    /// Whether the stream is known to be current. Always true for a
+    /// node's own streams; a mirror of a backplane's stream is not live
+    /// until read, nor after it may have missed messages.
+    package var isLive = true
+
     package init(epoch: UInt64, now: UInt64) {
         self.epoch = epoch
+        lastActivity = now
+    }
+
+    /// A stream whose last offset is `top` (a mirror read from elsewhere;
+    /// its kept messages are appended next, from `top + 1`).
+    package init(epoch: UInt64, top: UInt64, now: UInt64) {
+        self.epoch = epoch
+        self.top = top
         lastActivity = now
     }
 

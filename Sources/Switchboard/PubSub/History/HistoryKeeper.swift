@@ -35,6 +35,10 @@ final class HistoryKeeper: Sendable {
 }
 
 extension StreamPoint {
+    /// The mark of a subscriber waiting for its mirror to be read: no
+    /// history frame reaches it until its answer (no stream has epoch 0).
+    static let pending = StreamPoint(epoch: 0, offset: .max)
+
     /// The epoch as the client protocol and the public API write it: 16 hex digits.
     var epochText: String {
         let hex = String(epoch, radix: 16)

@@ -10,7 +10,8 @@ extension Server {
     /// A position the history cannot continue from gets 409 with
     /// `{"error":"epoch"|"expired"|"too_far"|"ahead","reason":…}`; a topic
     /// without history 404 (`not_kept`); a malformed query 400
-    /// (`bad_request`).
+    /// (`bad_request`). With a history backplane, a node serves the topics
+    /// it follows (has subscribers of); others get 503 (`unavailable`).
     ///
     /// `authorize` decides each request with the topic it asks for; a
     /// refusal is 403. There is no open default.
@@ -104,6 +105,7 @@ private struct HistoryRefusal: Error {
         case .expired: self.init(.conflict, "expired", "messages after the position expired")
         case .tooFar: self.init(.conflict, "too_far", "more was published since the position than the history holds")
         case .ahead: self.init(.conflict, "ahead", "the offset is past the stream's last message")
+        case .unavailable: self.init(.serviceUnavailable, "unavailable", "this node does not follow the topic's stream right now")
         }
     }
 

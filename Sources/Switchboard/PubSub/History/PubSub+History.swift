@@ -5,9 +5,15 @@ extension PubSub {
     /// matches it. Asking creates the stream when it has none yet, so a
     /// page can load state, read this position, and subscribe `since` it
     /// with nothing lost in between. Any thread.
+    ///
+    /// With a history backplane it is this node's mirror's position: nil
+    /// while the node does not follow the topic (it has no subscribers of
+    /// it) or is catching up.
     public func position(of topic: String) -> StreamPosition? {
         guard let history, let limits = history.limits(for: topic) else { return nil }
-        return history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { $0.position.publicPosition }
+        return history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            stream.isLive ? stream.position.publicPosition : nil
+        }
     }
 
     /// Kept messages of `topic`, oldest first: the latest `limit` ones, or,
@@ -17,6 +23,7 @@ extension PubSub {
     public func history(of topic: String, since: StreamPosition? = nil, limit: Int = 100) throws(HistoryError) -> HistoryPage {
         guard let history, let limits = history.limits(for: topic) else { throw .notKept }
         let read: Result<HistoryPage, HistoryError> = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            guard stream.isLive else { return .failure(.unavailable) }
             guard let since else {
                 return .success(HistoryPage(messages: stream.latest(limit).map(Self.kept), position: stream.position.publicPosition))
             }
@@ -42,52 +49,109 @@ extension PubSub {
 
     /// Publishes a client-protocol message; on a history topic it is kept
     /// and numbered under the stream's lock, which is also held while the
-    /// hub schedules it, so offsets reach every subscriber in order.
-    func publishMessage(_ topic: String, json: String) -> (reached: Int, point: StreamPoint?) {
+    /// hub schedules it, so offsets reach every subscriber in order. With a
+    /// history backplane the backplane numbers it and delivers it to every
+    /// node, this one included (`deliverKept`). `acknowledged` gets the
+    /// subscribers reached and the message's position (nil on a topic
+    /// without history), or `failed` when the backplane could not take
+    /// it: at once, or later from any thread with a backplane.
+    @discardableResult
+    func publishMessage(
+        _ topic: String, json: String,
+        acknowledged: (@Sendable (_ reached: Int, _ point: StreamPoint?, _ failed: Bool) -> Void)? = nil
+    ) -> Int {
         guard let history, let limits = history.limits(for: topic) else {
-            return (publish(topic, text: ClientFrame.message(topic: topic, json: json)), nil)
+            let reached = publish(topic, text: ClientFrame.message(topic: topic, json: json))
+            acknowledged?(reached, nil, false)
+            return reached
         }
         countPublish()
-        return history.store.append(
+        if let mirror {
+            let reached = hub.subscriberCount(of: topic)
+            mirror.backplane.publishKept(topic, json: json, policy: history.configuration.policy(for: topic)!) { position in
+                acknowledged?(reached, position.map(StreamPoint.init), position == nil)
+            }
+            return reached
+        }
+        let (reached, point) = history.store.append(
             to: topic, limits: limits, now: HistoryKeeper.now(),
-            make: { point in
-                let (text, dataStart) = ClientFrame.message(topic: topic, offset: point.offset, json: json)
-                let frame = keptFrame(text, stamp: HistoryStamp(topic: topic, point: point, dataStart: dataStart))
-                return (frame, frame.plain.count)
-            },
+            make: { point in keptMessage(topic, point, json) },
             then: { frame, point in (hub.publish(frame, to: topic), point) }
         )
+        acknowledged?(reached, point, false)
+        return reached
+    }
+
+    /// The frame of a kept message and its size for the budget.
+    func keptMessage(_ topic: String, _ point: StreamPoint, _ json: String) -> (entry: PublishedFrame, bytes: Int) {
+        let (text, dataStart) = ClientFrame.message(topic: topic, offset: point.offset, json: json)
+        let frame = keptFrame(text, stamp: HistoryStamp(topic: topic, point: point, dataStart: dataStart))
+        return (frame, frame.plain.count)
     }
 
     /// What subscribing a connection to a history topic found.
-    enum KeptSubscription {
+    enum KeptSubscription: Sendable {
         /// Subscribed at `position`; `replay` is what it missed since the
         /// point it asked for (nil: it asked for none, or that failed: `gap`).
         case subscribed(position: StreamPoint, replay: [PublishedFrame]?, gap: StreamGap?)
         /// The point asked for is past the stream: nothing was done.
         case ahead
+        /// The history backplane could not be read.
+        case unavailable
     }
 
-    /// Subscribes `connection` (on its loop) to `topic` if it keeps history:
+    /// Subscribes `connection` (on its loop) to `topic` if it keeps history,
     /// under the stream's lock, so no publish falls between the position
     /// read and the subscription; live frames up to that position are then
     /// skipped for it (they are replayed, or were before its time).
-    /// Returns nil for a topic without history (nothing done).
-    func subscribeKept(_ connection: WebSocketConnection, to topic: String, since: StreamPoint?, maxReplayBytes: Int) -> KeptSubscription? {
-        guard let history, let limits = history.limits(for: topic) else { return nil }
-        return history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
-            var replay: [PublishedFrame]?
-            var gap: StreamGap?
-            if let since {
-                switch stream.read(since: since, maxBytes: maxReplayBytes) {
-                case .ahead: return .ahead
-                case .complete(let frames): replay = frames
-                case .gap(let reason): gap = reason
-                }
+    /// `respond` gets the outcome: at once, or, while a mirrored stream is
+    /// being read, later on the connection's loop. Returns false for a
+    /// topic without history (nothing done, `respond` not called).
+    func subscribeKept(
+        _ connection: WebSocketConnection, to topic: String, since: StreamPoint?, maxReplayBytes: Int,
+        respond: @escaping @Sendable (KeptSubscription) -> Void
+    ) -> Bool {
+        guard let history, let limits = history.limits(for: topic) else { return false }
+        let mirror = self.mirror
+        var startsRead = false
+        let outcome: KeptSubscription? = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            if !stream.isLive, let mirror {
+                // A mirror not read yet: subscribed now (so the node follows
+                // the topic upstream), answered once read; nothing reaches
+                // it before the answer.
+                connection.subscribe(topic)
+                connection.markHistory(topic, at: .pending)
+                startsRead = mirror.wait(topic, subscriber: PendingSubscriber(
+                    connection: connection, since: since, maxReplayBytes: maxReplayBytes, respond: respond))
+                return nil
             }
+            return Self.subscribe(connection, topic, since: since, maxReplayBytes: maxReplayBytes, in: stream)
+        }
+        if let outcome { respond(outcome) }
+        if startsRead { readMirror(topic, after: nil) }
+        return true
+    }
+
+    /// Subscribes `connection` at `stream`'s position; under its lock, on
+    /// the connection's loop.
+    private static func subscribe(
+        _ connection: WebSocketConnection, _ topic: String, since: StreamPoint?, maxReplayBytes: Int, in stream: TopicStream<PublishedFrame>
+    ) -> KeptSubscription {
+        let found = outcome(since: since, maxReplayBytes: maxReplayBytes, in: stream)
+        if case .subscribed = found {
             connection.subscribe(topic)
             connection.markHistory(topic, at: stream.position)
-            return .subscribed(position: stream.position, replay: replay, gap: gap)
+        }
+        return found
+    }
+
+    /// What a subscriber asking for `since` gets from `stream`.
+    static func outcome(since: StreamPoint?, maxReplayBytes: Int, in stream: TopicStream<PublishedFrame>) -> KeptSubscription {
+        guard let since else { return .subscribed(position: stream.position, replay: nil, gap: nil) }
+        switch stream.read(since: since, maxBytes: maxReplayBytes) {
+        case .ahead: return .ahead
+        case .complete(let frames): return .subscribed(position: stream.position, replay: frames, gap: nil)
+        case .gap(let reason): return .subscribed(position: stream.position, replay: nil, gap: reason)
         }
     }
 

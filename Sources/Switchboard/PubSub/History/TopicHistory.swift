@@ -109,6 +109,11 @@ public struct HistoryMessage: Sendable, Hashable {
     public var offset: UInt64
     /// The published `data`, as JSON text.
     public var json: String
+
+    public init(offset: UInt64, json: String) {
+        self.offset = offset
+        self.json = json
+    }
 }
 
 /// Why a history read cannot be answered.
@@ -123,4 +128,8 @@ public enum HistoryError: Error, Sendable, Hashable {
     case tooFar
     /// The offset is past the stream's last message.
     case ahead
+    /// With a history backplane: this node does not follow the topic's
+    /// stream right now (it follows topics it has subscribers of), or the
+    /// backplane is unreachable.
+    case unavailable
 }

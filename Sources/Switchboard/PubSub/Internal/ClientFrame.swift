@@ -29,6 +29,11 @@ package enum ClientFrame {
         return text + "}"
     }
 
+    /// A `reset`: `topic`'s stream started again at `position`.
+    static func reset(topic: String, position: StreamPoint) -> String {
+        #"{"type":"reset","topic":"# + jsonString(topic) + #","epoch":""# + position.epochText + #"","offset":"# + String(position.offset) + "}"
+    }
+
     /// A `message` on a history topic, with its offset; also where its
     /// `data` starts in the text's UTF-8 (it ends before the final `}`).
     package static func message(topic: String, offset: UInt64, json: String) -> (text: String, dataStart: Int) {

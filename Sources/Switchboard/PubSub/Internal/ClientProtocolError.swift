@@ -15,8 +15,11 @@ package struct ClientErrorCode: RawRepresentable, Hashable, Sendable {
     /// The connection published faster than the endpoint's rate limit.
     package static let rateLimited = ClientErrorCode(rawValue: "rate_limited")
 
+    /// A history topic's backplane cannot be reached or read now.
+    package static let unavailable = ClientErrorCode(rawValue: "unavailable")
+
     /// Every code the protocol document lists; a client knows no others.
-    package static let documented: Set<ClientErrorCode> = [badRequest, invalidTopic, forbidden, tooManySubscriptions, rateLimited]
+    package static let documented: Set<ClientErrorCode> = [badRequest, invalidTopic, forbidden, tooManySubscriptions, rateLimited, unavailable]
 }
 
 /// A request the server refuses: the `error` frame's code, reason and the

@@ -44,9 +44,14 @@ extension WebSocketConnection {
     }
 
     /// Whether a live frame of a history topic is one this connection was
-    /// already sent (as replay) or that predates its subscription.
+    /// already sent (as replay) or that predates its subscription. The
+    /// first newer frame ends the mark (frames of a topic reach a loop in
+    /// offset order), so in the steady state the loop has no marks and a
+    /// delivery pays one `isEmpty`.
     func alreadyHas(_ stamp: HistoryStamp) -> Bool {
         guard !context.historyMarks.isEmpty, let mark = context.historyMarks[ObjectIdentifier(self)]?[stamp.topic] else { return false }
-        return mark.epoch == stamp.point.epoch && stamp.point.offset <= mark.offset
+        if mark == .pending || (mark.epoch == stamp.point.epoch && stamp.point.offset <= mark.offset) { return true }
+        context.forgetHistoryMark(of: self, topic: stamp.topic)
+        return false
     }
 }

@@ -1,0 +1,146 @@
+import SwitchboardHub
+
+/// The node's side of a history backplane: mirrors of the streams of the
+/// topics it has subscribers of, kept current from `deliverKept`, read
+/// again whenever they may have missed something.
+extension PubSub {
+    var mirror: HistoryMirror? { mirrorSlot.mirror }
+
+    /// A message the backplane numbered, in its order (backplane's loop).
+    func deliverKept(_ topic: String, position: StreamPosition, json: String) {
+        guard let history, let mirror, let limits = history.limits(for: topic) else {
+            // This node keeps no history for the topic: delivered as is.
+            publish(topic, text: ClientFrame.message(topic: topic, json: json))
+            return
+        }
+        let point = StreamPoint(position)
+        let needsRead: (after: UInt64?, start: Bool)? = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            if !stream.isLive {
+                // Being read (kept for after the read), or not followed.
+                return hub.subscriberCount(of: topic) > 0 ? (nil, mirror.buffer(topic, point: point, json: json)) : nil
+            }
+            if point.epoch == stream.epoch, point.offset <= stream.top { return nil }  // already here
+            guard point.epoch == stream.epoch, point.offset == stream.top + 1 else {
+                // A gap, or a stream that started again: read it.
+                stream.isLive = false
+                let after = point.epoch == stream.epoch ? stream.top : nil
+                return (after, mirror.buffer(topic, point: point, json: json))
+            }
+            appendKept(&stream, topic, point, json, limits)
+            return nil
+        }
+        if let needsRead, needsRead.start { readMirror(topic, after: needsRead.after) }
+    }
+
+    /// Keeps a message the mirror did not have and delivers it; under the
+    /// stream's lock, `point` being the stream's next offset.
+    private func appendKept(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, _ point: StreamPoint, _ json: String, _ limits: StreamLimits) {
+        let (frame, bytes) = keptMessage(topic, point, json)
+        _ = stream.append(frame, bytes: bytes + HistoryStore<PublishedFrame>.entryOverhead, now: HistoryKeeper.now(), limits: limits)
+        hub.publish(frame, to: topic)
+    }
+
+    /// Asks the backplane for `topic`'s stream (after `after`, or all it
+    /// keeps); never with a lock held.
+    func readMirror(_ topic: String, after: UInt64?) {
+        guard let history, let mirror, let policy = history.configuration.policy(for: topic) else { return }
+        mirror.backplane.readKept(topic, after: after, policy: policy) { [weak self] read in
+            self?.applyRead(topic, read)
+        }
+    }
+
+    /// Brings the mirror of `topic` up to the read: catches its live
+    /// subscribers up (the same epoch, nothing missing) or tells them
+    /// `reset`; applies what arrived meanwhile; answers the subscribers
+    /// that waited.
+    private func applyRead(_ topic: String, _ read: KeptStream?) {
+        guard let history, let mirror, let limits = history.limits(for: topic) else { return }
+        var readAgain: UInt64?
+        history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            let waited = mirror.finishReading(topic)
+            guard let read else { return Self.answer(waited.subscribers, topic) { _ in .unavailable } }
+            let point = StreamPoint(read.position)
+            let missing = read.messages.filter { $0.offset > stream.top }
+            if point.epoch == stream.epoch, missing.first.map({ $0.offset == stream.top + 1 }) ?? (point.offset == stream.top) {
+                // Caught up: what the live subscribers missed, in order.
+                for message in missing { appendKept(&stream, topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json, limits) }
+            } else {
+                // First read (epoch 0), or a stream that cannot be continued.
+                let wasFollowed = stream.epoch != 0
+                let now = HistoryKeeper.now()
+                stream = TopicStream(epoch: point.epoch, top: (read.messages.first?.offset ?? point.offset + 1) - 1, now: now)
+                for message in read.messages {
+                    let (frame, bytes) = keptMessage(topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json)
+                    _ = stream.append(frame, bytes: bytes + HistoryStore<PublishedFrame>.entryOverhead, now: now, limits: limits)
+                }
+                if wasFollowed { publishReset(topic, stream.position) }
+            }
+            for (buffered, json) in waited.buffered where buffered.epoch == stream.epoch && buffered.offset > stream.top {
+                guard buffered.offset == stream.top + 1 else {
+                    // Still a gap: read once more; the subscribers wait for it.
+                    stream.isLive = false
+                    readAgain = stream.top
+                    _ = mirror.needsRead(topic)
+                    for subscriber in waited.subscribers { _ = mirror.wait(topic, subscriber: subscriber) }
+                    return
+                }
+                appendKept(&stream, topic, buffered, json, limits)
+            }
+            stream.isLive = true
+            let current = stream
+            Self.answer(waited.subscribers, topic) { subscriber in
+                Self.outcome(since: subscriber.since, maxReplayBytes: subscriber.maxReplayBytes, in: current)
+            }
+        }
+        if let readAgain { readMirror(topic, after: readAgain) }
+    }
+
+    /// Answers subscribers that waited, each on its connection's loop, in
+    /// a task queued now: behind the deliveries already queued (which skip
+    /// it: it is marked pending), ahead of any queued after the lock is let go.
+    private static func answer(_ subscribers: [PendingSubscriber], _ topic: String, _ outcome: (PendingSubscriber) -> KeptSubscription) {
+        for subscriber in subscribers {
+            let found = outcome(subscriber)
+            let connection = subscriber.connection
+            connection.tcp.loop.execute {
+                if case .subscribed(let position, _, _) = found {
+                    connection.markHistory(topic, at: position)
+                } else {
+                    connection.unsubscribe(topic)
+                }
+                subscriber.respond(found)
+            }
+        }
+    }
+
+    /// Tells the live subscribers of `topic` that its stream started again.
+    private func publishReset(_ topic: String, _ position: StreamPoint) {
+        // Stamped with the new position: subscribers answered from it
+        // (or waiting for an answer) skip it; those of the old epoch get it.
+        let text = ClientFrame.reset(topic: topic, position: position)
+        hub.publish(keptFrame(text, stamp: HistoryStamp(topic: topic, point: position, dataStart: 0)), to: topic)
+    }
+
+    /// The backplane may have missed messages: every followed mirror is
+    /// read again from where it stands.
+    func keptStreamsInterrupted() {
+        guard let history, mirror != nil else { return }
+        var reads: [(String, UInt64)] = []
+        _ = history.store.forEachStream(now: HistoryKeeper.now()) { topic, stream in
+            guard stream.isLive else { return false }
+            stream.isLive = false
+            if hub.subscriberCount(of: topic) > 0, mirror!.needsRead(topic) { reads.append((topic, stream.top)) }
+            return false
+        }
+        for (topic, top) in reads { readMirror(topic, after: top) }
+    }
+
+    /// The node's last subscriber of `topic` left: the backplane stops
+    /// sending it, so its mirror is no longer current.
+    func mirrorUnfollowed(_ topic: String) {
+        guard let history, let limits = history.limits(for: topic) else { return }
+        history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            if hub.subscriberCount(of: topic) == 0 { stream.isLive = false }
+        }
+    }
+}
