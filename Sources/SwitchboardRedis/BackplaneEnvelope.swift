@@ -52,3 +52,35 @@ enum BackplaneEnvelope {
         )
     }
 }
+
+/// A message of a history topic as the publish script puts it on the
+/// channel (`RedisHistoryScripts`): byte 2, the epoch (16 hex digits),
+/// `:`, the offset in decimal, `:`, the JSON. No sender: every node, the
+/// publishing one included, delivers it when Redis hands it over, so all
+/// see Redis's order.
+enum KeptEnvelope {
+    static let version: UInt8 = 2
+
+    struct Decoded {
+        var epoch: String
+        var offset: UInt64
+        var json: String
+    }
+
+    static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
+        guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":") else { return nil }
+        var offset: UInt64 = 0
+        var index = 18
+        while index < message.count, message[index] != UInt8(ascii: ":") {
+            let digit = message[index] &- UInt8(ascii: "0")
+            guard digit < 10, offset < UInt64.max / 10 else { return nil }
+            offset = offset * 10 + UInt64(digit)
+            index += 1
+        }
+        guard index > 18, index < message.count else { return nil }
+        return Decoded(
+            epoch: String(decoding: message[1..<17], as: UTF8.self),
+            offset: offset,
+            json: String(decoding: message[(index + 1)...], as: UTF8.self))
+    }
+}

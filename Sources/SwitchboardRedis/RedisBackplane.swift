@@ -39,7 +39,7 @@ import Synchronization
 /// network or a tunnel), Unix sockets, Redis Cluster and Sentinel. Host
 /// names are resolved on libuv's thread pool when (re)connecting
 /// (`HostResolver`), never on the event loop, and each address is tried.
-public final class RedisBackplane: Backplane, @unchecked Sendable {
+public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     public let url: RedisURL
     public let configuration: RedisBackplaneConfiguration
     let node = NodeID.random()
@@ -70,6 +70,8 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     /// `droppedPublishes` when publishes began to be dropped, until one
     /// gets through again; nil meanwhile.
     private var outageStart: Int?
+    /// History scripts in flight and reads waiting for their topic.
+    private let kept = KeptRequests()
 
     /// Parses `url` (`redis://[[user]:password@]host[:port][/db]`); connects
     /// when the server starts.
@@ -148,6 +150,86 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         loop.execute { [self] in reconcile(topic) }
     }
 
+    // MARK: HistoryBackplane
+
+    /// Numbers, keeps and publishes a history message in one script
+    /// (`RedisHistoryScripts.publish`); every node, this one included,
+    /// delivers it when Redis hands it over. `completion` gets its
+    /// position, or nil when Redis could not be reached (counted in
+    /// `droppedPublishes`).
+    public func publishKept(_ topic: String, json: String, limits: KeptLimits, completion: @escaping @Sendable (StreamPosition?) -> Void) {
+        let command = script(RedisHistoryScripts.publish, topic, [
+            Array(json.utf8), decimal(limits.policy.maxMessages), decimal(limits.policy.retention), decimal(limits.positionRetention),
+            channel(topic), Array(Self.freshEpoch().utf8),
+        ])
+        enum Next { case drop, drain(EventLoop), nothing }
+        let next: Next = outbox.withLock { outbox in
+            guard let loop = outbox.loop, !outbox.isStopped else { return .drop }
+            outbox.keptPublishes.append((command, completion))
+            return outbox.commands.count + outbox.keptPublishes.count == 1 ? .drain(loop) : .nothing
+        }
+        switch next {
+        case .drop:
+            dropped.add(1, ordering: .relaxed)
+            completion(nil)
+        case .drain(let loop): if !loop.execute({ [self] in sendQueuedPublishes() }) { discardQueuedPublishes() }
+        case .nothing: break
+        }
+    }
+
+    /// Reads a topic's stream (`RedisHistoryScripts.read`) once this
+    /// node's subscription to it is confirmed, and again after a lost
+    /// connection until it is answered. nil once stopped, or when the
+    /// node no longer follows the topic.
+    public func readKept(_ topic: String, after offset: UInt64?, limits: KeptLimits, completion: @escaping @Sendable (KeptStream?) -> Void) {
+        let read = KeptRequests.Read(topic: topic, after: offset, limits: limits, completion: completion)
+        guard let loop = outbox.withLock({ $0.isStopped ? nil : $0.loop }), loop.execute({ [self] in requestRead(read) }) else {
+            return completion(nil)
+        }
+    }
+
+    private func requestRead(_ read: KeptRequests.Read) {
+        guard !outbox.withLock({ $0.isStopped }), inbox != nil else { return read.completion(nil) }
+        kept.wait(read)
+        sendReads(of: read.topic)
+    }
+
+    private func sendReads(of topic: String) {
+        guard let publisher, publisher.isReady else { return }
+        for read in kept.takeReads(of: topic) {
+            let command = script(RedisHistoryScripts.read, topic, [
+                read.after.map { Array(String($0).utf8) } ?? [], decimal(read.limits.policy.maxMessages),
+                decimal(read.limits.policy.retention), decimal(read.limits.positionRetention), Array(Self.freshEpoch().utf8),
+            ])
+            if publisher.send(command, kind: .history) {
+                kept.didSend(.read(read))
+            } else {
+                kept.wait(read)
+            }
+        }
+    }
+
+    /// `EVAL script 2 position stream arguments…` for `topic`'s two keys.
+    private func script(_ source: String, _ topic: String, _ arguments: [[UInt8]]) -> RedisCommand {
+        var command = RedisCommand(argumentCount: 5 + arguments.count, reservingCapacity: 1024 + arguments.reduce(0) { $0 + $1.count })
+        command.append(argument: "EVAL".utf8)
+        command.append(argument: source.utf8)
+        command.append(argument: "2".utf8)
+        command.append(argument: channelPrefix + "history:{".utf8 + topic.utf8 + "}".utf8)
+        command.append(argument: channelPrefix + "stream:{".utf8 + topic.utf8 + "}".utf8)
+        for argument in arguments { command.append(argument: argument) }
+        return command
+    }
+
+    private func decimal(_ value: Int) -> [UInt8] { Array(String(value).utf8) }
+    private func decimal(_ duration: Duration) -> [UInt8] { Array(String(max(1, duration.milliseconds)).utf8) }
+
+    /// A new stream's epoch: 16 hex digits, never all zero.
+    static func freshEpoch() -> String {
+        let hex = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     // MARK: On the loop
 
     private func startOnLoop(_ inbox: BackplaneInbox) {
@@ -158,9 +240,18 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         instruments?.up.record(0)
         let publisher = RedisLink(loop: inbox.loop, url: url, name: "publish", configuration: configuration)
         let subscriber = RedisLink(loop: inbox.loop, url: url, name: "subscribe", configuration: configuration)
-        publisher.onReady = { [unowned self] in linkChanged() }
+        publisher.onReady = { [unowned self] in
+            linkChanged()
+            for topic in kept.waitingTopics { sendReads(of: topic) }
+        }
         publisher.onLost = { [unowned self] in linkChanged() }
-        publisher.onReply = { [unowned self] _, size, reply in publishAnswered(size: size, reply) }
+        publisher.onReply = { [unowned self] kind, size, reply in
+            if kind == .history {
+                if let again = kept.answered(reply) { requestRead(again) }
+            } else {
+                publishAnswered(size: size, reply)
+            }
+        }
         subscriber.onReady = { [unowned self] in
             upstream = []
             resubscribe()
@@ -168,7 +259,11 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         }
         subscriber.onLost = { [unowned self] in
             upstream = []
+            kept.confirmed = []
             linkChanged()
+            // History messages published meanwhile never reach this node:
+            // it reads its streams again once subscribed again.
+            self.inbox?.keptStreamsInterrupted()
         }
         subscriber.onReply = { [unowned self] _, _, reply in subscriptionMessage(reply) }
         self.publisher = publisher
@@ -183,6 +278,8 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         connected.store(false, ordering: .relaxed)
         upstream = []
         wanted = []
+        kept.confirmed = []
+        kept.dropAllReads()
         // The inbox leads back to the server, which holds this backplane:
         // let go of it so a stopped server can be freed.
         inbox = nil
@@ -198,9 +295,20 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     }
 
     private func sendQueuedPublishes() {
-        let commands = outbox.withLock { outbox in
-            defer { outbox.commands.removeAll(keepingCapacity: true) }
-            return outbox.commands
+        let (commands, keptPublishes) = outbox.withLock { outbox in
+            defer {
+                outbox.commands.removeAll(keepingCapacity: true)
+                outbox.keptPublishes.removeAll(keepingCapacity: true)
+            }
+            return (outbox.commands, outbox.keptPublishes)
+        }
+        for (command, completion) in keptPublishes {
+            if let publisher, publisher.send(command, kind: .history) {
+                kept.didSend(.publish(completion))
+            } else {
+                drop(1)
+                completion(nil)
+            }
         }
         guard let publisher else { return drop(commands.count) }
         for command in commands {
@@ -214,11 +322,15 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
     }
 
     private func discardQueuedPublishes() {
-        let count = outbox.withLock { outbox in
-            defer { outbox.commands = [] }
-            return outbox.commands.count
+        let (count, keptPublishes) = outbox.withLock { outbox in
+            defer {
+                outbox.commands = []
+                outbox.keptPublishes = []
+            }
+            return (outbox.commands.count, outbox.keptPublishes)
         }
-        dropped.add(count, ordering: .relaxed)
+        dropped.add(count + keptPublishes.count, ordering: .relaxed)
+        for (_, completion) in keptPublishes { completion(nil) }
     }
 
     /// Hands the drops counted since the last report (on any thread) to
@@ -262,6 +374,7 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
         guard let inbox, let subscriber else { return }
         let interested = inbox.hasSubscribers(topic)
         if interested { wanted.insert(topic) } else { wanted.remove(topic) }
+        if !interested { kept.dropReads(of: topic) }
         guard subscriber.isReady else { return }  // the reconnect subscribes to `wanted`
         if interested, !upstream.contains(topic) {
             if subscriber.send(RedisCommand(argumentCount: 2).with("SUBSCRIBE", channel(topic)), kind: .subscription) {
@@ -291,18 +404,37 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
 
     private func channel(_ topic: String) -> [UInt8] { channelPrefix + topic.utf8 }
 
-    /// `["message", channel, data]` from the subscriber connection (the
-    /// subscribe and unsubscribe confirmations are ignored).
+    /// `["message", channel, data]` from the subscriber connection, and
+    /// the confirmations `["subscribe" | "unsubscribe", channel, count]`
+    /// (a history read of a topic waits for its subscribe's).
     private func subscriptionMessage(_ reply: UnsafeMutablePointer<redisReply>?) {
         guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 3,
               let elements = reply.pointee.element,
               let kind = elements[0], let channel = elements[1], let data = elements[2],
-              kind.pointee.type == REDIS_REPLY_STRING, kind.pointee.len == 7,
-              memcmp(kind.pointee.str, "message", 7) == 0,
+              kind.pointee.type == REDIS_REPLY_STRING, channel.pointee.type == REDIS_REPLY_STRING,
               channel.pointee.len >= channelPrefix.count
         else { return }
         let channelBytes = UnsafeRawBufferPointer(start: channel.pointee.str, count: channel.pointee.len)
+        let kindBytes = UnsafeRawBufferPointer(start: kind.pointee.str, count: kind.pointee.len)
+        if kindBytes.elementsEqual("subscribe".utf8) || kindBytes.elementsEqual("unsubscribe".utf8) {
+            let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
+            if kindBytes.count == 9 {
+                kept.confirmed.insert(topic)
+                sendReads(of: topic)
+            } else {
+                kept.confirmed.remove(topic)
+            }
+            return
+        }
+        guard kindBytes.elementsEqual("message".utf8), data.pointee.type == REDIS_REPLY_STRING else { return }
         let message = UnsafeRawBufferPointer(start: data.pointee.str, count: data.pointee.len)
+        if message.first == KeptEnvelope.version {
+            guard let envelope = KeptEnvelope.decode(message), let inbox else { return }
+            received.add(1, ordering: .relaxed)
+            let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
+            inbox.deliverKept(topic, position: StreamPosition(epoch: envelope.epoch, offset: envelope.offset), json: envelope.json)
+            return
+        }
         guard let envelope = BackplaneEnvelope.decode(message) else {
             logger.debug("redis: ignored a message in a format this node does not know", metadata: ["channel": "\(String(decoding: channelBytes, as: UTF8.self))"])
             return
@@ -319,6 +451,8 @@ public final class RedisBackplane: Backplane, @unchecked Sendable {
 private struct Outbox {
     var loop: EventLoop?
     var commands: [RedisCommand] = []
+    /// History publishes (their scripts) and who waits for their positions.
+    var keptPublishes: [(RedisCommand, @Sendable (StreamPosition?) -> Void)] = []
     var isStopped = false
 }
 

@@ -21,6 +21,8 @@ final class RedisLink {
         case login = 1
         case publish = 2
         case subscription = 3
+        /// A history script (`RedisHistoryScripts`); answered in order.
+        case history = 4
     }
 
     let loop: EventLoop

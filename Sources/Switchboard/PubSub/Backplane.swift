@@ -51,8 +51,20 @@ public protocol Backplane: Sendable {
 /// - When `deliverKept` may have missed messages (a lost link), call
 ///   `BackplaneInbox.keptStreamsInterrupted()`: the node reads again.
 public protocol HistoryBackplane: Backplane {
-    func publishKept(_ topic: String, json: String, policy: HistoryPolicy, completion: @escaping @Sendable (StreamPosition?) -> Void)
-    func readKept(_ topic: String, after offset: UInt64?, policy: HistoryPolicy, completion: @escaping @Sendable (KeptStream?) -> Void)
+    func publishKept(_ topic: String, json: String, limits: KeptLimits, completion: @escaping @Sendable (StreamPosition?) -> Void)
+    func readKept(_ topic: String, after offset: UInt64?, limits: KeptLimits, completion: @escaping @Sendable (KeptStream?) -> Void)
+}
+
+/// How long and how much a `HistoryBackplane` keeps of one topic: its
+/// `HistoryPolicy` and the node's `TopicHistory.positionRetention`.
+public struct KeptLimits: Sendable, Hashable {
+    public var policy: HistoryPolicy
+    public var positionRetention: Duration
+
+    public init(policy: HistoryPolicy, positionRetention: Duration) {
+        self.policy = policy
+        self.positionRetention = positionRetention
+    }
 }
 
 /// A topic's stream as a `HistoryBackplane` read it.

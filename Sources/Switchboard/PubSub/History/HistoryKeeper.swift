@@ -18,6 +18,11 @@ final class HistoryKeeper: Sendable {
             metadataRetentionMilliseconds: configuration.positionRetention.milliseconds)
     }
 
+    /// What a history backplane keeps of `topic`.
+    func keptLimits(for topic: String) -> KeptLimits? {
+        configuration.policy(for: topic).map { KeptLimits(policy: $0, positionRetention: configuration.positionRetention) }
+    }
+
     func limits(for topic: String) -> StreamLimits? {
         configuration.policy(for: topic).map {
             StreamLimits(maxMessages: $0.maxMessages, maxBytes: $0.maxBytes, retentionMilliseconds: $0.retention.milliseconds)

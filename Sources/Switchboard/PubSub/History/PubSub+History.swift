@@ -68,7 +68,7 @@ extension PubSub {
         countPublish()
         if let mirror {
             let reached = hub.subscriberCount(of: topic)
-            mirror.backplane.publishKept(topic, json: json, policy: history.configuration.policy(for: topic)!) { position in
+            mirror.backplane.publishKept(topic, json: json, limits: history.keptLimits(for: topic)!) { position in
                 acknowledged?(reached, position.map(StreamPoint.init), position == nil)
             }
             return reached

@@ -43,8 +43,8 @@ extension PubSub {
     /// Asks the backplane for `topic`'s stream (after `after`, or all it
     /// keeps); never with a lock held.
     func readMirror(_ topic: String, after: UInt64?) {
-        guard let history, let mirror, let policy = history.configuration.policy(for: topic) else { return }
-        mirror.backplane.readKept(topic, after: after, policy: policy) { [weak self] read in
+        guard let history, let mirror, let limits = history.keptLimits(for: topic) else { return }
+        mirror.backplane.readKept(topic, after: after, limits: limits) { [weak self] read in
             self?.applyRead(topic, read)
         }
     }
