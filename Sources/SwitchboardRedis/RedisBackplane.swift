@@ -31,9 +31,15 @@ import Synchronization
 /// they are dropped, counted in `droppedPublishes`, and a warning is logged
 /// once per outage. A publish Redis did not confirm before the connection
 /// broke is counted too (it may or may not have gone out). Messages other
-/// nodes publish while this node is disconnected are lost to it: Redis
-/// pub/sub keeps no history, so a client that must not miss anything
-/// should fetch state again after a gap.
+/// nodes publish while this node is disconnected are lost to it (Redis
+/// pub/sub keeps no history), except on history topics.
+///
+/// History topics (`ServerConfiguration.history`; Redis 6.2 or later): a
+/// Lua script numbers, keeps and publishes each message
+/// (`RedisHistoryScripts`), so every node sees one order; nodes mirror the
+/// streams of the topics they follow and read them again after a gap or a
+/// lost link. While Redis is down, such publishes fail (`publishKept`
+/// answers nil) instead of diverging between nodes.
 ///
 /// Not supported: TLS to Redis (`rediss://` is refused; use a private
 /// network or a tunnel), Unix sockets, Redis Cluster and Sentinel. Host
