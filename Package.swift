@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "SwitchboardFuzzTargets",
             dependencies: [
-                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardRedis", "TestSupport",
+                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardHub", "SwitchboardRedis", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/SwitchboardFuzzTargets",

@@ -28,6 +28,7 @@ public struct FuzzTarget: Sendable {
         RedisURLTarget.target,
         ConnectionIOTarget.target,
         UpgradeBoundaryTarget.target,
+        TopicStreamTarget.target,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {

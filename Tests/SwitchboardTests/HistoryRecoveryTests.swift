@@ -334,6 +334,82 @@ struct HistoryRecoveryTests {
         }
     }
 
+    @Test("Chaos on the history path: 300 seeded clients subscribe since good and bad positions, publish, and break off mid-frame while four threads publish; a good client still recovers exactly and nothing is left behind")
+    func chaos() async throws {
+        try await onOwnThread { () throws -> Void in
+            try withHistoryServer { server, port, _ in
+                let watcher = try ProtocolClient(port: port, name: "watcher")
+                let epoch = try #require(watcher.subscribe("h.chaos")["epoch"] as? String)
+                let stop = Locked(false)
+                let publishers = (0..<4).map { _ in
+                    Thread {
+                        while !stop.withLock({ $0 }) {
+                            server.pubsub.publish("h.chaos", json: #"{"text":"some chaos","n":1}"#)
+                            usleep(2_000)
+                        }
+                    }
+                }
+                for thread in publishers { thread.start() }
+                var random = SeededGenerator(seed: 0x15_15)
+                for index in 0..<300 {
+                    let socket = try TestSocket(port: port)
+                    let client = TestWebSocket(upgraded: socket, response: try TestWebSocket.handshake(socket, path: "/pubsub?name=chaos\(index)"))
+                    let offset = random.below(3) == 0 ? random.next() >> random.below(64) : random.below(2_000)
+                    let requests = [
+                        #"{"type":"subscribe","topic":"h.chaos","id":1,"since":{"epoch":"\#(epoch)","offset":\#(offset)}}"#,
+                        #"{"type":"subscribe","topic":"h.chaos","id":2,"since":{"epoch":"\#(String(random.next(), radix: 16))","offset":3}}"#,
+                        #"{"type":"subscribe","topic":"h.chaos","since":{"epoch":\#(random.below(9)),"offset":[]}}"#,
+                        #"{"type":"publish","topic":"h.chaos","data":{"from":\#(index)},"id":3}"#,
+                        #"{"type":"unsubscribe","topic":"h.chaos"}"#,
+                        #"{"type":"subscribe","topic":"h.other\#(random.below(4))","id":4,"since":{"epoch":"\#(epoch)","offset":0}}"#,
+                    ]
+                    for _ in 0..<random.below(6) { try client.send(text: requests[Int(random.below(UInt64(requests.count)))]) }
+                    switch random.below(5) {
+                    case 0: socket.resetClose()
+                    case 1:
+                        // Half a frame, then a reset.
+                        try socket.send([0x81, 0xFE, 0x01, 0x00, 1, 2, 3, 4, 0x7B])
+                        socket.resetClose()
+                    case 2:
+                        try socket.send([0x81, 0x85, 0, 0])
+                        socket.shutdownWrite()
+                        socket.close()
+                    case 3:
+                        // Reads a little of what it asked for, then goes.
+                        socket.timeoutMilliseconds = 50
+                        _ = try? socket.receiveSome()
+                        socket.close()
+                    default:
+                        try client.send(opcode: .close, [0x03, 0xE8])
+                        socket.close()
+                    }
+                }
+                stop.withLock { $0 = true }
+                for thread in publishers { while !thread.isFinished { usleep(1_000) } }
+                // The watcher saw one unbroken sequence; a late client recovers the last 50 exactly.
+                let top = try #require(server.pubsub.position(of: "h.chaos")).offset
+                let late = try ProtocolClient(port: port, name: "late")
+                let ack = try late.subscribe("h.chaos", since: (epoch, top - 50))
+                #expect(ack["recovered"] as? Bool == true)
+                #expect(try late.messages(50).map(\.offset) == Array((top - 49)...top))
+                var expected: UInt64 = 1
+                while expected <= top {
+                    let frame = try watcher.next()
+                    guard frame["type"] as? String == "message" else { continue }
+                    #expect(frame["offset"] as? UInt64 == expected)
+                    expected += 1
+                }
+                late.socket.socket.close()
+                watcher.socket.socket.close()
+                #expect(eventually(seconds: 10) { server.webSocketCount == 0 })
+                let contexts = try #require(server.loopContexts)
+                let marks = Locked(0)
+                for context in contexts { context.loop.runAndWait { marks.withLock { $0 += context.historyMarks.count } } }
+                #expect(marks.withLock { $0 } == 0)
+            }
+        }
+    }
+
     @Test("History with a backplane is refused at start")
     func refusedWithBackplane() throws {
         let server = Server(configuration: ServerConfiguration(
