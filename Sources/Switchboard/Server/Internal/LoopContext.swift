@@ -47,7 +47,8 @@ final class LoopContext: @unchecked Sendable {
     /// time: live frames up to it are not delivered to it (it was sent them
     /// as replay, or they predate it). Kept here rather than in each
     /// connection, so connections without history cost nothing.
-    var historyMarks: [ObjectIdentifier: [String: StreamPoint]] = [:]
+    /// Loop-confined and read on every history delivery: no exclusivity checks.
+    @exclusivity(unchecked) var historyMarks: [ObjectIdentifier: [String: StreamPoint]] = [:]
     func forgetHistoryMark(of connection: WebSocketConnection, topic: String) {
         guard !historyMarks.isEmpty else { return }
         let id = ObjectIdentifier(connection)
