@@ -7,6 +7,11 @@ export interface StreamPosition {
   offset: number;
 }
 
+export interface SubscribeOptions {
+  /** Start after this position instead of now (a history topic). */
+  since?: StreamPosition;
+}
+
 export interface ClientOptions {
   /** Shortest wait before a reconnect, ms. Default 250. */
   minBackoff?: number;
@@ -60,8 +65,14 @@ export class Client {
   constructor(url: string, options?: ClientOptions);
   readonly url: string;
   readonly state: ClientState;
-  /** Calls `handler` for each message on `topic`; returns a function that removes it. */
-  subscribe<Data extends JSONValue = JSONValue>(topic: string, handler: (data: Data, topic: string) => void): () => void;
+  /**
+   * Calls `handler` for each message on `topic`; returns a function that removes it.
+   * On a history topic, `options.since` starts after that position (as the server's
+   * history route answers it): load state over HTTP, then miss nothing.
+   */
+  subscribe<Data extends JSONValue = JSONValue>(
+    topic: string, handler: (data: Data, topic: string) => void, options?: SubscribeOptions,
+  ): () => void;
   /** Publishes `data`; rejects with a SwitchboardError. */
   publish(topic: string, data: JSONValue): Promise<PublishAck>;
   /** The position of the last message handled on a history topic. */

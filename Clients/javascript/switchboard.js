@@ -30,12 +30,19 @@
 
     // Calls handler(data, topic) for every message on topic. Returns a
     // function that removes this handler (and leaves the topic when it was
-    // the last one).
-    subscribe(topic, handler) {
+    // the last one). On a history topic, options.since ({ epoch, offset },
+    // as the server's history route answers) starts from that position:
+    // the messages after it come first, so state loaded over HTTP goes on
+    // with nothing missed and nothing twice.
+    subscribe(topic, handler, options = {}) {
       let handlers = this._topics.get(topic);
       if (!handlers) {
         handlers = new Set();
         this._topics.set(topic, handlers);
+        const since = options.since;
+        if (since && typeof since.epoch === "string" && Number.isInteger(since.offset)) {
+          this._positions.set(topic, { epoch: since.epoch, offset: since.offset });
+        }
         this._sendSubscribe(topic);
       }
       // Wrap so the same function subscribed twice is two subscriptions.

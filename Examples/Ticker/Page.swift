@@ -36,6 +36,8 @@ let page = #"""
   const client = new Switchboard.Client("/prices");
   const state = document.getElementById("state");
   client.on("state", (s) => { state.textContent = s; state.className = s; });
+  // Missed more than the server keeps (a long sleep): the charts go on from now.
+  client.on("unrecovered", ({ topic, reason }) => console.log("gap in", topic, reason));
   client.subscribe("events.news", (event) => {
     document.getElementById("news").textContent = "📰 " + (event.headline ?? JSON.stringify(event));
   });
@@ -48,14 +50,21 @@ let page = #"""
     document.getElementById("charts").append(section);
     const price = section.querySelector(".price"), canvas = section.querySelector("canvas");
     const points = [];
-    const unsubscribe = client.subscribe("ticks." + symbol, (tick) => {
+    const chart = { section, unsubscribe: () => {} };
+    charts.set(symbol, chart);
+    const add = (tick) => {
       price.className = "price " + (tick.price >= (points.at(-1) ?? tick.price) ? "up" : "down");
       price.textContent = tick.price.toFixed(2);
       points.push(tick.price);
       if (points.length > keep) points.shift();
       draw(canvas, points);
-    });
-    charts.set(symbol, { section, unsubscribe });
+    };
+    // The last 30 s from the server's history, then live from where they end.
+    fetch("/history?topic=ticks." + symbol + "&limit=" + keep).then((r) => r.json()).then((history) => {
+      if (charts.get(symbol) !== chart) return;   // hidden meanwhile
+      for (const { data } of history.messages) add(data);
+      chart.unsubscribe = client.subscribe("ticks." + symbol, add, { since: { epoch: history.epoch, offset: history.offset } });
+    }, () => { chart.unsubscribe = client.subscribe("ticks." + symbol, add); });
   }
 
   function hide(symbol) {

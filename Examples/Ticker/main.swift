@@ -11,13 +11,21 @@
 // symbols you pick. Other services push events with a JSON body:
 //
 //   curl -d '{"headline":"Markets open"}' 127.0.0.1:8080/publish/events.news
+//
+// The server keeps the last 120 ticks of each symbol (30 s) and the last 50
+// events: a chart starts full (GET /history, then the subscription goes on
+// from where that ends), and a page that lost its connection gets the ticks
+// and headlines it missed.
 import Foundation
 import Logging
 import ServiceLifecycle
 import Switchboard
 
 let port = ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 8080
-let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port))
+let server = Server(configuration: ServerConfiguration(host: "127.0.0.1", port: port, history: TopicHistory(rules: [
+    .prefix("ticks.", HistoryPolicy(maxMessages: 120, retention: .seconds(60))),
+    .prefix("events.", HistoryPolicy(maxMessages: 50, retention: .seconds(3600))),
+])))
 
 /// The feeds this server offers: browsers may read them, and only this
 /// process (its feed thread and POST /publish) writes to them.
@@ -31,6 +39,8 @@ server.pubsubEndpoint("/prices", authorizer: PubSubAuthorizer<Void>(
     canPublish: { _, _ in false }                 // read-only for browsers
 ))
 server.router.clientScript(at: "/switchboard.js")
+// GET /history?topic=ticks.AAPL&limit=120: what a chart starts with.
+server.historyRoute(at: "/history") { _, topic in isFeed(topic) }
 server.router.get("/") { _ in .html(page) }
 server.router.get("/health") { _ in .text("ok") }
 // Prometheus scrapes the server's metrics here (Docs/Operations.md).

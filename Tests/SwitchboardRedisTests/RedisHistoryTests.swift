@@ -204,6 +204,16 @@ struct RedisHistoryTests {
         let error = try client.next()
         #expect(error["type"] as? String == "error" && error["code"] as? String == "unavailable" && error["id"] as? Int == 3)
         #expect(a.backplane.droppedPublishes == dropped + 1)
+        // Application code is told too.
+        let failed = Locked<HistoryError?>(nil)
+        let done = Latch(count: 1)
+        let pubsub = a.server.pubsub
+        Task {
+            do throws(HistoryError) { _ = try await pubsub.publishKept("h.down", json: "2") } catch { failed.withLock { $0 = error } }
+            done.countDown()
+        }
+        done.wait(timeout: .seconds(5))
+        #expect(failed.withLock { $0 } == .unavailable)
         try client.send(#"{"type":"subscribe","topic":"plain","id":4}"#)
         #expect(try client.next()["id"] as? Int == 4)
     }

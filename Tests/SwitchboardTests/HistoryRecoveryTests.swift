@@ -410,6 +410,17 @@ struct HistoryRecoveryTests {
         }
     }
 
+    @Test("publishKept returns the message's place; a topic without history throws notKept")
+    func publishKept() async throws {
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, history: TopicHistory(rules: [.prefix("h.")])))
+        try server.start()
+        defer { try? server.stop() }
+        let first = try await server.pubsub.publishKept("h.k", json: "1")
+        let second = try await server.pubsub.publishKept("h.k", json: "2")
+        #expect(first.offset == 1 && second == StreamPosition(epoch: first.epoch, offset: 2))
+        await #expect(throws: HistoryError.notKept) { try await server.pubsub.publishKept("plain", json: "1") }
+    }
+
     @Test("History with a backplane is refused at start")
     func refusedWithBackplane() throws {
         let server = Server(configuration: ServerConfiguration(

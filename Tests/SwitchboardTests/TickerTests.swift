@@ -13,7 +13,7 @@ struct TickerTests {
         defer { ticker.stop() }
         let socket = try TestWebSocket(port: ticker.port, path: "/prices")
         try socket.send(text: #"{"type":"subscribe","topic":"ticks.AAPL","id":1}"#)
-        #expect(try socket.tickerReply() == ["type": "ack", "id": 1])
+        #expect(try socket.tickerAck() == 1)
 
         // Four ticks a second: six of them well within three seconds.
         let start = ContinuousClock.now
@@ -32,6 +32,29 @@ struct TickerTests {
         #expect(times.count == 6 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "\(times)")
     }
 
+    @Test("A chart starts from the history route and goes on from where it ends", .timeLimit(.minutes(1)))
+    func historyThenLive() throws {
+        let ticker = try ExampleProcess("Ticker")
+        defer { ticker.stop() }
+        // A second or so of ticks kept first.
+        Thread.sleep(forTimeInterval: 1)
+        let history = try TestSocket(port: ticker.port).get("/history?topic=ticks.MSFT&limit=120")
+        #expect(history.status == 200)
+        let page = try #require(JSONSerialization.jsonObject(with: Data(history.body)) as? [String: Any])
+        let epoch = try #require(page["epoch"] as? String)
+        let offset = try #require(page["offset"] as? Int)
+        let messages = try #require(page["messages"] as? [[String: Any]])
+        #expect(messages.count >= 3 && messages.last?["offset"] as? Int == offset)
+        #expect(messages.allSatisfy { ($0["data"] as? [String: Any])?["symbol"] as? String == "MSFT" })
+        let socket = try TestWebSocket(port: ticker.port, path: "/prices")
+        try socket.send(text: #"{"type":"subscribe","topic":"ticks.MSFT","id":1,"since":{"epoch":"\#(epoch)","offset":\#(offset)}}"#)
+        let ack = try socket.tickerReply()
+        #expect(ack["recovered"] as? Bool == true)
+        let next = try socket.tickerMessage()
+        #expect(next["offset"] as? Int == offset + 1)
+        #expect(try TestSocket(port: ticker.port).get("/history?topic=secrets").status == 403)
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func browsersMayOnlyReadTheFeeds() throws {
         let ticker = try ExampleProcess("Ticker")
@@ -45,7 +68,7 @@ struct TickerTests {
         #expect(notPublished["id"] as? Int == 2 && notPublished["code"] as? String == "forbidden", "\(notPublished)")
         // Still open, and allowed to read.
         try socket.send(text: #"{"type":"subscribe","topic":"events.news","id":3}"#)
-        #expect(try socket.tickerReply() == ["type": "ack", "id": 3])
+        #expect(try socket.tickerAck() == 3)
     }
 
     /// The example runs the server and its price feed in one
@@ -57,7 +80,7 @@ struct TickerTests {
         let clients = try (0..<3).map { _ in try TestWebSocket(port: ticker.port, path: "/prices") }
         for client in clients {
             try client.send(text: #"{"type":"subscribe","topic":"ticks.MSFT","id":1}"#)
-            #expect(try client.tickerReply() == ["type": "ack", "id": 1])
+            #expect(try client.tickerAck() == 1)
         }
         kill(ticker.process.processIdentifier, SIGTERM)
         for client in clients {
@@ -80,7 +103,7 @@ struct TickerTests {
 
         let socket = try TestWebSocket(port: ticker.port, path: "/prices")
         try socket.send(text: #"{"type":"subscribe","topic":"events.news","id":1}"#)
-        #expect(try socket.tickerReply() == ["type": "ack", "id": 1])
+        #expect(try socket.tickerAck() == 1)
         let accepted = try post(#"{"headline":"Markets open","id":7}"#, to: "/publish/events.news", port: ticker.port)
         #expect(accepted.status == 200)
         #expect(accepted.header("content-type") == "application/json")
@@ -169,6 +192,13 @@ private extension TestWebSocket {
             let object = try tickerJSON()
             if object["type"] as? String != "message" { return object as NSDictionary }
         }
+    }
+
+    /// The `id` of the next reply if it is an ack (a history topic's ack
+    /// also has the stream's position).
+    func tickerAck() throws -> Int? {
+        let reply = try tickerReply()
+        return reply["type"] as? String == "ack" ? reply["id"] as? Int : nil
     }
 
     /// The next `message`.

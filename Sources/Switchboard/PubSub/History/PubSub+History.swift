@@ -47,6 +47,26 @@ extension PubSub {
         HistoryMessage(offset: item.offset, json: item.entry.data)
     }
 
+    /// Publishes a JSON value to a history topic, as `publish(_:json:)`
+    /// does, and returns the place the message got in the topic's stream
+    /// once it has one: at once on a single node, once the backplane
+    /// numbered it with a history backplane. Throws `.notKept` for a topic
+    /// no rule names (nothing published) and `.unavailable` when the
+    /// backplane could not take it (nothing published anywhere).
+    public func publishKept(_ topic: String, json: String) async throws(HistoryError) -> StreamPosition {
+        guard history?.limits(for: topic) != nil else { throw .notKept }
+        let result: Result<StreamPosition, HistoryError> = await withCheckedContinuation { continuation in
+            publishMessage(topic, json: json) { _, point, failed in
+                if let point, !failed {
+                    continuation.resume(returning: .success(point.publicPosition))
+                } else {
+                    continuation.resume(returning: .failure(.unavailable))
+                }
+            }
+        }
+        return try result.get()
+    }
+
     /// Publishes a client-protocol message; on a history topic it is kept
     /// and numbered under the stream's lock, which is also held while the
     /// hub schedules it, so offsets reach every subscriber in order. With a

@@ -13,6 +13,7 @@ const stop: () => void = client.subscribe<{ n: number; text: string }>("chat.lob
   console.log(n, where, data.text.length);
 });
 stop();
+client.subscribe("chat.lobby", () => {}, { since: { epoch: "0123456789abcdef", offset: 41 } });
 
 const position: StreamPosition | undefined = client.position("chat.lobby");
 if (position) console.log(position.epoch.length + position.offset);
@@ -46,3 +47,5 @@ client.state = "open";
 new Client("/pubsub", { minBackoff: "fast" });
 // @ts-expect-error a position is an object
 const wrongPosition: string = client.position("t");
+// @ts-expect-error a position has an epoch and an offset
+client.subscribe("t", () => {}, { since: { offset: 1 } });
