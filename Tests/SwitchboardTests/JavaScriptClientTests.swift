@@ -82,22 +82,30 @@ struct JavaScriptClientTests {
     }
 
     @Test("TypeScript (tsc --strict) accepts a program using the whole declared API and refuses its misuses")
-    func typeDeclarations() throws {
+    func typeDeclarations() async throws {
+        try await onOwnThread { () throws -> Void in Self.checkTypes() }
+    }
+
+    private static func checkTypes() {
         for (file, libraries) in [("module-usage.ts", "es2020,dom"), ("script-usage.ts", "es2020,dom")] {
-            let result = try runClient([
+            let result = (try? runClient([
                 "tsc", "--noEmit", "--strict", "--target", "es2020", "--module", "es2020", "--moduleResolution", "node",
                 "--lib", libraries, typescriptFolder.appendingPathComponent(file).path,
-            ])
+            ])) ?? (status: -1, output: "tsc did not run")
             #expect(result.status == 0, "\(file): \(result.output)")
         }
     }
 
     @Test("Node, through the ES module: a server-side cut and a client-side close while messages flow, then too_far", .timeLimit(.minutes(1)))
-    func nodeRecovers() throws {
+    func nodeRecovers() async throws {
+        try await onOwnThread { () throws -> Void in try Self.runNodeRecovery() }
+    }
+
+    private static func runNodeRecovery() throws {
         let server = try RecoveryServer()
         defer { server.stop() }
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-recovery-\(UUID().uuidString).mjs")
-        try Self.nodeScript.replacingOccurrences(of: "PACKAGE", with: packageFolder.appendingPathComponent("index.js").path)
+        try nodeScript.replacingOccurrences(of: "PACKAGE", with: packageFolder.appendingPathComponent("index.js").path)
             .write(to: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: script) }
         let result = try runClient(["node", "--experimental-websocket", "--no-warnings", script.path, "127.0.0.1:\(server.port)"])
@@ -188,8 +196,12 @@ struct JavaScriptClientTests {
 
     @Test("Chromium: the page's connection is cut mid-stream; it reconnects and shows every message once",
           .enabled(if: Chromium.isInstalled, "needs \(Chromium.path)"), .timeLimit(.minutes(1)))
-    func chromiumRecovers() throws {
-        let server = try RecoveryServer(page: Self.page)
+    func chromiumRecovers() async throws {
+        try await onOwnThread { () throws -> Void in try Self.runChromiumRecovery() }
+    }
+
+    private static func runChromiumRecovery() throws {
+        let server = try RecoveryServer(page: page)
         defer { server.stop() }
         let browser = try Chromium(url: "http://127.0.0.1:\(server.port)/?n=600")
         defer { browser.kill() }

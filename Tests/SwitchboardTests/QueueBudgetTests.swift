@@ -18,10 +18,14 @@ struct QueueBudgetTests {
         let stalled = try await onOwnThread { try (0..<4).map { _ in try TestWebSocket(port: port, path: "/topic/feed", receiveBufferSize: 4096) } }
         let reader = try await onOwnThread { try TestWebSocket(port: port, path: "/topic/feed") }
         #expect(await eventually(seconds: 5) { server.webSocketCount == 5 })
-        let reading = Task.detached { () -> Int in
-            var received = 0
-            while received < messages, (try? reader.receiveNonPing())?.opcode == 0x2 { received += 1 }
-            return received
+        // Read on a thread of its own: a blocking read on the concurrency
+        // pool waits for a free pool thread while other tests block theirs.
+        let reading = Task {
+            try await onOwnThread { () -> Int in
+                var received = 0
+                while received < messages, (try? reader.receiveNonPing())?.opcode == 0x2 { received += 1 }
+                return received
+            }
         }
         // 10 MiB each: more than the kernel takes into a socket (4 MiB at most on loopback).
         let payload = [UInt8](repeating: 1, count: 256 << 10)
@@ -29,7 +33,7 @@ struct QueueBudgetTests {
             server.pubsub.publish("feed", binary: payload)
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(await reading.value == messages)
+        #expect(try await reading.value == messages)
         // Some 6 MiB each would wait in user space: the stalled ones go, the reader stays.
         #expect(await eventually(seconds: 5) { server.webSocketCount == 1 }, "open: \(server.webSocketCount)")
         stalled.forEach { $0.socket.close() }

@@ -53,6 +53,12 @@ struct TickerTests {
         let next = try socket.tickerMessage()
         #expect(next["offset"] as? Int == offset + 1)
         #expect(try TestSocket(port: ticker.port).get("/history?topic=secrets").status == 403)
+        // The history's size is in the metrics: a stream per symbol (four) at least.
+        func gauge(_ name: String) -> Double? {
+            guard let text = try? TestSocket(port: ticker.port).get("/metrics").bodyText else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(eventually(seconds: 5) { (gauge("switchboard_history_topics") ?? 0) >= Double(4) && (gauge("switchboard_history_bytes") ?? 0) > 0 })
     }
 
     @Test(.timeLimit(.minutes(1)))

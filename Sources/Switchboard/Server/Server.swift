@@ -136,7 +136,8 @@ public final class Server: Sendable {
             _ = context.loop.execute {
                 let reporter = LoopMetricsReporter(
                     metrics: context.metrics, counts: context.counts, instruments: instruments, loop: context.loop,
-                    publishes: { pubsub.publishCount }, topics: { pubsub.topicCount })
+                    publishes: { pubsub.publishCount }, topics: { pubsub.topicCount },
+                    history: { pubsub.history.map { ($0.store.bytesUsed, $0.store.streamCount) } })
                 context.metricsReporter = reporter
                 reporter.start(every: interval)
             }

@@ -12,6 +12,8 @@ final class LoopMetricsReporter {
     private let reportsServerWide: Bool
     private let publishes: () -> Int
     private let topics: () -> Int
+    /// Bytes and topics the node's history holds (nil without history).
+    private let history: () -> (bytes: Int, topics: Int)?
     private var timer: LoopTimer?
 
     private var reportedRoutes: [RouteSnapshot] = []
@@ -21,7 +23,10 @@ final class LoopMetricsReporter {
     private var reportedDeliveries = 0
     private var reportedPublishes = 0
 
-    init(metrics: LoopMetrics, counts: LoopCounts, instruments: MetricsInstruments, loop: EventLoop, publishes: @escaping () -> Int, topics: @escaping () -> Int) {
+    init(
+        metrics: LoopMetrics, counts: LoopCounts, instruments: MetricsInstruments, loop: EventLoop,
+        publishes: @escaping () -> Int, topics: @escaping () -> Int, history: @escaping () -> (bytes: Int, topics: Int)?
+    ) {
         self.metrics = metrics
         self.counts = counts
         self.instruments = instruments
@@ -29,6 +34,7 @@ final class LoopMetricsReporter {
         reportsServerWide = loop.index == 0
         self.publishes = publishes
         self.topics = topics
+        self.history = history
     }
 
     func start(every interval: Duration) {
@@ -83,6 +89,10 @@ final class LoopMetricsReporter {
             reportedPublishes = published
         }
         instruments.topics.record(topics())
+        if let (bytes, topics) = history() {
+            instruments.historyBytes.record(bytes)
+            instruments.historyTopics.record(topics)
+        }
     }
 }
 

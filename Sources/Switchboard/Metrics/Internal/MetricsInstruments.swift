@@ -17,6 +17,8 @@ final class MetricsInstruments: Sendable {
     let deliveries = Counter(label: "switchboard_deliveries_total")
     let publishes = Counter(label: "switchboard_publishes_total")
     let topics = Gauge(label: "switchboard_topics")
+    let historyBytes = Gauge(label: "switchboard_history_bytes")
+    let historyTopics = Gauge(label: "switchboard_history_topics")
     let queuedBytes: [Gauge]
     private let refusals = Locked<[Int: Counter]>([:])
 

@@ -42,6 +42,17 @@ final class HistoryMirror: Sendable {
         waits.withLock { waits in waits[topic, default: MirrorWait()].startReading() }
     }
 
+    /// A read of `topic` under way may not cover what the backplane missed
+    /// after it was sent: it is to be followed by another. True if a read
+    /// is under way.
+    func markStale(_ topic: String) -> Bool {
+        waits.withLock { waits in
+            guard waits[topic]?.reading == true else { return false }
+            waits[topic]!.stale = true
+            return true
+        }
+    }
+
     /// What waited for the read of `topic` that just finished.
     func finishReading(_ topic: String) -> MirrorWait {
         waits.withLock { $0.removeValue(forKey: topic) ?? MirrorWait() }
@@ -52,6 +63,8 @@ struct MirrorWait {
     var subscribers: [PendingSubscriber] = []
     var buffered: [(point: StreamPoint, json: String)] = []
     var reading = false
+    /// The backplane was interrupted while the read was under way.
+    var stale = false
 
     /// Marks a read as under way; true if it was not.
     mutating func startReading() -> Bool {

@@ -73,19 +73,30 @@ extension PubSub {
                     let (frame, bytes) = keptMessage(topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json)
                     _ = stream.append(frame, bytes: bytes + HistoryStore<PublishedFrame>.entryOverhead, now: now, limits: limits)
                 }
-                if wasFollowed { publishReset(topic, stream.position) }
+                if wasFollowed {
+                    publishReset(topic, stream.position)
+                } else {
+                    // Messages that arrived before the first read reach the
+                    // subscribers that are live already (a handler's own
+                    // subscription); those waiting for an answer skip them.
+                    for (buffered, _) in waited.buffered where buffered.epoch == point.epoch && buffered.offset <= stream.top {
+                        if let frame = stream.after(buffered.offset - 1, limit: 1)?.first?.entry { hub.publish(frame, to: topic) }
+                    }
+                }
+            }
+            // Read once more (the subscribers wait for it): the read may
+            // have missed what came after it.
+            func readOnceMore() {
+                stream.isLive = false
+                readAgain = stream.top
+                _ = mirror.needsRead(topic)
+                for subscriber in waited.subscribers { _ = mirror.wait(topic, subscriber: subscriber) }
             }
             for (buffered, json) in waited.buffered where buffered.epoch == stream.epoch && buffered.offset > stream.top {
-                guard buffered.offset == stream.top + 1 else {
-                    // Still a gap: read once more; the subscribers wait for it.
-                    stream.isLive = false
-                    readAgain = stream.top
-                    _ = mirror.needsRead(topic)
-                    for subscriber in waited.subscribers { _ = mirror.wait(topic, subscriber: subscriber) }
-                    return
-                }
+                guard buffered.offset == stream.top + 1 else { return readOnceMore() }  // still a gap
                 appendKept(&stream, topic, buffered, json, limits)
             }
+            if waited.stale { return readOnceMore() }  // the backplane was interrupted meanwhile
             stream.isLive = true
             let current = stream
             Self.answer(waited.subscribers, topic) { subscriber in
@@ -103,6 +114,8 @@ extension PubSub {
             let found = outcome(subscriber)
             let connection = subscriber.connection
             connection.tcp.loop.execute {
+                // Left the topic while waiting: nothing to answer.
+                guard connection.isSubscribed(to: topic) else { return }
                 if case .subscribed(let position, _, _) = found {
                     connection.markHistory(topic, at: position)
                 } else {
@@ -127,7 +140,11 @@ extension PubSub {
         guard let history, mirror != nil else { return }
         var reads: [(String, UInt64)] = []
         _ = history.store.forEachStream(now: HistoryKeeper.now()) { topic, stream in
-            guard stream.isLive else { return false }
+            guard stream.isLive else {
+                // A read under way may predate the interruption: another follows it.
+                _ = mirror!.markStale(topic)
+                return false
+            }
             stream.isLive = false
             if hub.subscriberCount(of: topic) > 0, mirror!.needsRead(topic) { reads.append((topic, stream.top)) }
             return false
