@@ -47,6 +47,8 @@ struct DrainTests {
         var codes: [Int?]
         var message_counts: [Int]
         var close_times: [Double]
+        /// The client's worst event-loop lateness while it waited (s).
+        var max_lag: Double
     }
 
     @Test func twoThousandClientsGet1001SpreadOverTheWindowAfterEverythingPublishedBeforeTheStop() async throws {
@@ -85,13 +87,21 @@ struct DrainTests {
         // once): so the bounds are loose, and the stop's own duration is
         // the server's side of it. Sent all at once, every close lands in
         // the first bucket and the stop takes a few milliseconds.
+        #expect(took >= .milliseconds(1_900), "the stop took \(took) for a 2 s window")
+        // A client that could not read for a quarter of the window saw the
+        // closes when it woke, not when they came: then the stop's duration
+        // above is all that can be judged (a fresh-clone run under ASan
+        // beside the whole suite saw 1,490 in its first 250 ms once).
+        guard followed.max_lag < 0.25 else {
+            print("drain: the client's loop ran up to \(followed.max_lag) s late: spread judged by the stop's duration only")
+            return
+        }
         let spread = (followed.close_times.max() ?? 0) - (followed.close_times.min() ?? 0)
         #expect(spread >= 1 && spread <= 4, "closes spread over \(spread) s")
         #expect(buckets.values.allSatisfy { $0 <= clients * 6 / 10 }, "\(buckets)")
         let sorted = followed.close_times.sorted()
         let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
         #expect(median >= 0.25, "median close at \(median) s")
-        #expect(took >= .milliseconds(1_900), "the stop took \(took) for a 2 s window")
     }
 
     @Test func whileDrainingUpgradesAre503AndKeepAliveResponsesSayClose() async throws {

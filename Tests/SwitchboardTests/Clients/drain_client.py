@@ -4,7 +4,10 @@ Usage: drain_client.py PORT CLIENTS. Opens CLIENTS connections to
 /ws?topic=drain, then reads each until the server closes it, and prints one
 JSON object: per client the messages received before the close, the close
 code, and when the close frame arrived (seconds since the first one
-arrived). Run by DrainTests, which publishes and stops the server meanwhile.
+arrived), and how late its own event loop ran at worst while the closes
+came in (a starved client reads its sockets late and sees the closes
+bunched, whatever the server did). Run by DrainTests, which publishes and
+stops the server meanwhile.
 """
 import asyncio
 import json
@@ -37,7 +40,18 @@ async def main(port: int, clients: int) -> None:
             await asyncio.sleep(0.01)
             if any(task.done() and task.exception() for task in tasks):
                 break
+    lag = {"max": 0.0}
+
+    async def watch_lag() -> None:
+        # A 10 ms tick: how much later than asked does it wake?
+        while True:
+            asked = time.monotonic()
+            await asyncio.sleep(0.01)
+            lag["max"] = max(lag["max"], time.monotonic() - asked - 0.01)
+
+    watcher = asyncio.create_task(watch_lag())
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 120)
+    watcher.cancel()
     ok = [r for r in results if isinstance(r, dict)]
     first = min((r["closed_at"] for r in ok), default=0)
     print(json.dumps({
@@ -45,6 +59,7 @@ async def main(port: int, clients: int) -> None:
         "codes": [r["code"] for r in ok],
         "message_counts": [len(r["messages"]) for r in ok],
         "close_times": [round(r["closed_at"] - first, 4) for r in ok],
+        "max_lag": round(lag["max"], 4),
     }))
 
 

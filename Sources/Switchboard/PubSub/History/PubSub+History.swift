@@ -28,11 +28,8 @@ extension PubSub {
                 return .success(HistoryPage(messages: stream.latest(limit).map(Self.kept), position: stream.position.publicPosition))
             }
             let point = StreamPoint(since)
-            switch stream.read(since: point, limit: 0) {
-            case .gap(.epoch): return .failure(.epoch)
-            case .ahead: return .failure(.ahead)
-            default: break
-            }
+            guard point.epoch == stream.epoch else { return .failure(.epoch) }
+            guard point.offset <= stream.top else { return .failure(.ahead) }
             guard let after = stream.after(point.offset, limit: limit) else {
                 guard case .gap(let gap) = stream.read(since: point) else { return .failure(.expired) }
                 return .failure(gap.historyError)
