@@ -236,6 +236,25 @@ struct WebSocketHandshakeTests {
         #expect(full[.secWebSocketExtensions] == "permessage-deflate; server_no_context_takeover")
         #expect(full.count == 5)
     }
+
+    @Test("the 101 written directly is the serialised response, with and without protocol and extension")
+    func responseHeadBytes() throws {
+        let agreement = try #require(PerMessageDeflateNegotiation.negotiate(
+            [WebSocketExtensionOffer(name: "permessage-deflate")],
+            policy: PerMessageDeflatePolicy(serverNoContextTakeover: true, clientNoContextTakeover: false)))
+        for key in ["dGhlIHNhbXBsZSBub25jZQ==", "x3JJHMbDL1EzLkh9GBhXDw==", "AAAAAAAAAAAAAAAAAAAAAA=="] {
+            for subprotocol in [nil, "chat"] {
+                for deflate in [nil, agreement] {
+                    let accept = WebSocketAccept(key: key, subprotocol: subprotocol, deflate: deflate)
+                    var expected: [UInt8] = []
+                    serializeResponseHead(accept.response, into: &expected)
+                    var direct: [UInt8] = [0x2A]  // appends after what is there
+                    accept.appendResponseHead(to: &direct)
+                    #expect(direct == [0x2A] + expected, "\(key) \(subprotocol ?? "-") \(deflate != nil)")
+                }
+            }
+        }
+    }
 }
 
 @Suite("RFC 4648 §4: Base64 for Sec-WebSocket-Key")
@@ -261,6 +280,10 @@ struct Base64Tests {
             for start in stride(from: 0, to: bytes.count - length, by: 37) {
                 let slice = Array(bytes[start..<(start + length)])
                 #expect(Base64.decode(Base64.encode(slice)) == slice)
+                var raw = [UInt8](repeating: 0, count: (length + 2) / 3 * 4)
+                let written = slice.withUnsafeBytes { bytes in raw.withUnsafeMutableBytes { Base64.encode(bytes, into: $0) } }
+                #expect(written == raw.count && String(decoding: raw, as: UTF8.self) == Base64.encode(slice))
+                #expect(raw.withUnsafeBytes { Base64.decodedCount($0) } == length)
             }
         }
         #expect(Base64.decode(Base64.encode(bytes)) == bytes)
@@ -272,6 +295,9 @@ struct Base64Tests {
             "Zg=", "Zg", "Z", "Zh==", "Zm9=", "Zg==Zg==", "Z===", "====", "Zm 9v", "Zm9v\n", "Zm-v", "Zm_v", "Zm9v=",
             "Zg=a", "é123",
         ]
-        for text in refused { #expect(Base64.decode(text) == nil, "\(text)") }
+        for text in refused {
+            #expect(Base64.decode(text) == nil, "\(text)")
+            #expect(Array(text.utf8).withUnsafeBytes { Base64.decodedCount($0) } == nil, "\(text)")
+        }
     }
 }

@@ -13,17 +13,16 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     init?(_ storage: sockaddr_storage) {
         var storage = storage
-        var name = [CChar](repeating: 0, count: 64)
         switch Int32(storage.ss_family) {
         case AF_INET:
-            let port = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
-                    uv_ip4_name(address, &name, name.count)
-                    return UInt16(bigEndian: address.pointee.sin_port)
+            let (address, port) = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    (UInt32(bigEndian: $0.pointee.sin_addr.s_addr), UInt16(bigEndian: $0.pointee.sin_port))
                 }
             }
-            self.init(host: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(port))
+            self.init(host: Self.dottedQuad(address), port: Int(port))
         case AF_INET6:
+            var name = [CChar](repeating: 0, count: 64)
             let port = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     uv_ip6_name(address, &name, name.count)
@@ -33,6 +32,24 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             self.init(host: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(port))
         default:
             return nil
+        }
+    }
+
+    /// "a.b.c.d" for an IPv4 address: at most 15 bytes, so a small string
+    /// (no heap), written without `inet_ntop`'s round trip through a buffer
+    /// (every accepted connection pays this).
+    static func dottedQuad(_ address: UInt32) -> String {
+        String(unsafeUninitializedCapacity: 15) { output in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let part = Int(address >> UInt32(shift) & 0xFF)
+                if part >= 100 { output[count] = UInt8(0x30 + part / 100); count += 1 }
+                if part >= 10 { output[count] = UInt8(0x30 + part / 10 % 10); count += 1 }
+                output[count] = UInt8(0x30 + part % 10)
+                count += 1
+                if shift > 0 { output[count] = UInt8(ascii: "."); count += 1 }
+            }
+            return count
         }
     }
 

@@ -32,6 +32,57 @@ enum Base64 {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// Writes the padded Base64 text of `bytes` to the start of `output`
+    /// (which holds at least `(bytes.count + 2) / 3 * 4` bytes); returns its length.
+    static func encode(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        let length = (bytes.count + 2) / 3 * 4
+        precondition(output.count >= length)
+        var out = 0
+        var index = 0
+        alphabet.withUnsafeBufferPointer { alphabet in
+            while index < bytes.count {
+                let left = bytes.count - index
+                let group = UInt32(bytes[index]) << 16 | UInt32(left > 1 ? bytes[index + 1] : 0) << 8
+                    | UInt32(left > 2 ? bytes[index + 2] : 0)
+                output[out] = alphabet[Int(group >> 18 & 0x3F)]
+                output[out + 1] = alphabet[Int(group >> 12 & 0x3F)]
+                output[out + 2] = left > 1 ? alphabet[Int(group >> 6 & 0x3F)] : padding
+                output[out + 3] = left > 2 ? alphabet[Int(group & 0x3F)] : padding
+                out += 4
+                index += 3
+            }
+        }
+        return length
+    }
+
+    /// How many bytes strictly valid Base64 text (see `decode`) stands for, or nil:
+    /// the check without the decoded copy.
+    static func decodedCount(_ text: UnsafeRawBufferPointer) -> Int? {
+        guard text.count % 4 == 0 else { return nil }
+        return decodingTable.withUnsafeBufferPointer { table -> Int? in
+            var index = 0
+            while index < text.count {
+                let isLast = index + 4 == text.count
+                guard table[Int(text[index])] != invalid else { return nil }
+                let b = table[Int(text[index + 1])]
+                guard b != invalid else { return nil }
+                let c3 = text[index + 2]
+                let c4 = text[index + 3]
+                if isLast && c3 == padding {
+                    guard c4 == padding, b & 0x0F == 0 else { return nil }
+                    return text.count / 4 * 3 - 2
+                } else if isLast && c4 == padding {
+                    let c = table[Int(c3)]
+                    guard c != invalid, c & 0x03 == 0 else { return nil }
+                    return text.count / 4 * 3 - 1
+                }
+                guard table[Int(c3)] != invalid, table[Int(c4)] != invalid else { return nil }
+                index += 4
+            }
+            return text.count / 4 * 3
+        }
+    }
+
     /// The bytes of strictly valid Base64 text, or nil.
     ///
     /// Strict means: a multiple of 4 characters, only the standard alphabet, `=` only as one or

@@ -49,28 +49,14 @@ struct SHA1: Sendable {
 
     /// Pads the message (FIPS 180-4 §5.1.1) and returns the 20-byte digest.
     consuming func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var padding: [UInt8] = [0x80]
-        // Pad to 56 mod 64, leaving 8 bytes for the length.
-        let used = (pending.count + 1) % Self.blockSize
-        let zeros = used <= 56 ? 56 - used : 56 + Self.blockSize - used
-        padding.append(contentsOf: repeatElement(0, count: zeros))
-        for shift in stride(from: 56, through: 0, by: -8) {
-            padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        let tail = pending
+        let total = length
+        pending = []
+        tail.withUnsafeBytes { finish(tail: $0, totalLength: total) }
+        return [UInt8](unsafeUninitializedCapacity: Self.digestSize) { buffer, count in
+            writeDigest(to: UnsafeMutableRawBufferPointer(buffer))
+            count = Self.digestSize
         }
-        let savedLength = length
-        padding.withUnsafeBytes { update($0) }
-        length = savedLength
-        assert(pending.isEmpty)
-        var digest: [UInt8] = []
-        digest.reserveCapacity(Self.digestSize)
-        for word in [h0, h1, h2, h3, h4] {
-            digest.append(UInt8(truncatingIfNeeded: word >> 24))
-            digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8))
-            digest.append(UInt8(truncatingIfNeeded: word))
-        }
-        return digest
     }
 
     /// The digest of `bytes`.
@@ -80,45 +66,80 @@ struct SHA1: Sendable {
         return sha.finalize()
     }
 
-    /// Processes one 64-byte block (FIPS 180-4 §6.1.2).
+    /// Writes the digest of `bytes` to the first 20 bytes of `output`, with no
+    /// heap allocation (the handshake's path).
+    static func hash(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= digestSize)
+        var sha = SHA1()
+        let whole = bytes.count / blockSize * blockSize
+        var offset = 0
+        while offset < whole {
+            sha.compress(block: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + blockSize)]))
+            offset += blockSize
+        }
+        sha.finish(tail: UnsafeRawBufferPointer(rebasing: bytes[whole...]), totalLength: UInt64(bytes.count))
+        sha.writeDigest(to: output)
+    }
+
+    /// Hashes the last partial block (fewer than 64 bytes) with the padding
+    /// (FIPS 180-4 §5.1.1): 0x80, zeros to 56 mod 64, the length in bits.
+    private mutating func finish(tail: UnsafeRawBufferPointer, totalLength: UInt64) {
+        assert(tail.count < Self.blockSize)
+        withUnsafeTemporaryAllocation(byteCount: 2 * Self.blockSize, alignment: 8) { padded in
+            padded.initializeMemory(as: UInt8.self, repeating: 0)
+            padded.copyMemory(from: tail)
+            padded[tail.count] = 0x80
+            let blocks = tail.count + 1 + 8 <= Self.blockSize ? 1 : 2
+            let end = blocks * Self.blockSize
+            padded.storeBytes(of: (totalLength &* 8).bigEndian, toByteOffset: end - 8, as: UInt64.self)
+            compress(block: UnsafeRawBufferPointer(rebasing: padded[0..<Self.blockSize]))
+            if blocks == 2 {
+                compress(block: UnsafeRawBufferPointer(rebasing: padded[Self.blockSize..<end]))
+            }
+        }
+    }
+
+    private func writeDigest(to output: UnsafeMutableRawBufferPointer) {
+        output.storeBytes(of: h0.bigEndian, toByteOffset: 0, as: UInt32.self)
+        output.storeBytes(of: h1.bigEndian, toByteOffset: 4, as: UInt32.self)
+        output.storeBytes(of: h2.bigEndian, toByteOffset: 8, as: UInt32.self)
+        output.storeBytes(of: h3.bigEndian, toByteOffset: 12, as: UInt32.self)
+        output.storeBytes(of: h4.bigEndian, toByteOffset: 16, as: UInt32.self)
+    }
+
+    /// Processes one 64-byte block (FIPS 180-4 §6.1.2), keeping the message
+    /// schedule as a ring of 16 words (§6.1.3) rather than all 80.
     private mutating func compress(block: UnsafeRawBufferPointer) {
         assert(block.count == Self.blockSize)
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
             for t in 0..<16 {
                 w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
-            }
-            for t in 16..<80 {
-                w[t] = rotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1)
             }
             var a = h0
             var b = h1
             var c = h2
             var d = h3
             var e = h4
-            for t in 0..<80 {
-                let f: UInt32
-                let k: UInt32
-                switch t {
-                case 0..<20:
-                    f = (b & c) | (~b & d)
-                    k = 0x5A82_7999
-                case 20..<40:
-                    f = b ^ c ^ d
-                    k = 0x6ED9_EBA1
-                case 40..<60:
-                    f = (b & c) | (b & d) | (c & d)
-                    k = 0x8F1B_BCDC
-                default:
-                    f = b ^ c ^ d
-                    k = 0xCA62_C1D6
-                }
-                let temp = rotateLeft(a, 5) &+ f &+ e &+ k &+ w[t]
+            @inline(__always)
+            func schedule(_ t: Int) -> UInt32 {
+                if t < 16 { return w[t] }
+                let word = Self.rotateLeft(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[t & 15], 1)
+                w[t & 15] = word
+                return word
+            }
+            @inline(__always)
+            func round(_ f: UInt32, _ k: UInt32, _ word: UInt32) {
+                let temp = Self.rotateLeft(a, 5) &+ f &+ e &+ k &+ word
                 e = d
                 d = c
-                c = rotateLeft(b, 30)
+                c = Self.rotateLeft(b, 30)
                 b = a
                 a = temp
             }
+            for t in 0..<20 { round((b & c) | (~b & d), 0x5A82_7999, schedule(t)) }
+            for t in 20..<40 { round(b ^ c ^ d, 0x6ED9_EBA1, schedule(t)) }
+            for t in 40..<60 { round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, schedule(t)) }
+            for t in 60..<80 { round(b ^ c ^ d, 0xCA62_C1D6, schedule(t)) }
             h0 &+= a
             h1 &+= b
             h2 &+= c
@@ -128,7 +149,7 @@ struct SHA1: Sendable {
     }
 
     @inline(__always)
-    private func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
+    private static func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
         (value << count) | (value >> (32 - count))
     }
 }

@@ -22,11 +22,45 @@ public struct WebSocketAcceptPolicy: Sendable {
 /// An upgrade request the route accepts: the 101 to send and what was
 /// agreed on.
 public struct WebSocketAccept: Sendable {
-    /// 101 Switching Protocols with `Sec-WebSocket-Accept` and the
-    /// agreed subprotocol and extension.
-    public var response: HTTPResponse
+    /// The client's `Sec-WebSocket-Key`.
+    public var key: String
     public var subprotocol: String?
     public var deflate: PerMessageDeflateAgreement?
+
+    /// 101 Switching Protocols with `Sec-WebSocket-Accept` and the
+    /// agreed subprotocol and extension (for a host that writes it).
+    public var response: HTTPResponse {
+        HTTPResponse(
+            status: .switchingProtocols,
+            headerFields: WebSocketHandshake.responseFields(
+                forKey: key, subprotocol: subprotocol, extensions: deflate?.responseValue))
+    }
+
+    /// Appends the bytes of ``response`` to `buffer`, as
+    /// `serializeResponseHead(response, into:)` would, without building the
+    /// fields first: the path every upgrade takes.
+    public func appendResponseHead(to buffer: inout [UInt8]) {
+        Self.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", to: &buffer)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: WebSocketHandshake.acceptValueLength))
+        buffer.withUnsafeMutableBytes { bytes in
+            WebSocketHandshake.writeAcceptValue(
+                forKey: key, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]))
+        }
+        if let subprotocol {
+            Self.append("\r\nSec-WebSocket-Protocol: ", to: &buffer)
+            buffer.append(contentsOf: subprotocol.utf8)
+        }
+        if let extensions = deflate?.responseValue {
+            Self.append("\r\nSec-WebSocket-Extensions: ", to: &buffer)
+            buffer.append(contentsOf: extensions.utf8)
+        }
+        Self.append("\r\n\r\n", to: &buffer)
+    }
+
+    private static func append(_ text: StaticString, to buffer: inout [UInt8]) {
+        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    }
 }
 
 extension WebSocketHandshake {
@@ -51,11 +85,6 @@ extension WebSocketHandshake {
         }
         let subprotocol = policy.subprotocols.first { offer.subprotocols.contains($0) }
         let agreement = policy.deflate.flatMap { PerMessageDeflateNegotiation.negotiate(offer.extensions, policy: $0) }
-        let fields = responseFields(forKey: offer.key, subprotocol: subprotocol, extensions: agreement?.responseValue)
-        return .success(WebSocketAccept(
-            response: HTTPResponse(status: .switchingProtocols, headerFields: fields),
-            subprotocol: subprotocol,
-            deflate: agreement
-        ))
+        return .success(WebSocketAccept(key: offer.key, subprotocol: subprotocol, deflate: agreement))
     }
 }

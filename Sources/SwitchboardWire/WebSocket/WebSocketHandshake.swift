@@ -73,9 +73,12 @@ public enum WebSocketHandshake {
         let keys = fields[values: .secWebSocketKey]
         guard !keys.isEmpty else { throw .badRequest("missing Sec-WebSocket-Key") }
         guard keys.count == 1 else { throw .badRequest("duplicate Sec-WebSocket-Key") }
-        guard Base64.decode(keys[0])?.count == keyNonceSize else { throw .badRequest("invalid Sec-WebSocket-Key") }
+        var key = keys[0]
+        guard key.withUTF8({ Base64.decodedCount(UnsafeRawBufferPointer($0)) }) == keyNonceSize else {
+            throw .badRequest("invalid Sec-WebSocket-Key")
+        }
         return WebSocketHandshakeRequest(
-            key: keys[0],
+            key: key,
             subprotocols: try subprotocols(fields),
             extensions: try extensions(fields),
             origin: fields[.origin]
@@ -85,8 +88,33 @@ public enum WebSocketHandshake {
     /// The `Sec-WebSocket-Accept` value for a key (RFC 6455 §4.2.2 item 5.4):
     /// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
     public static func acceptValue(forKey key: String) -> String {
-        Base64.encode(SHA1.hash((key + acceptGUID).utf8))
+        String(unsafeUninitializedCapacity: acceptValueLength) { output in
+            writeAcceptValue(forKey: key, into: UnsafeMutableRawBufferPointer(output))
+        }
     }
+
+    /// The length of a `Sec-WebSocket-Accept` value: Base64 of a 20-byte digest.
+    static let acceptValueLength = 28
+
+    /// Writes the accept value for `key` (``acceptValue(forKey:)``) to the start of `output`
+    /// without a heap allocation; returns its length, ``acceptValueLength``.
+    @discardableResult
+    static func writeAcceptValue(forKey key: String, into output: UnsafeMutableRawBufferPointer) -> Int {
+        var key = key
+        return key.withUTF8 { key in
+            let length = key.count + acceptGUIDBytes.count
+            return withUnsafeTemporaryAllocation(byteCount: length + SHA1.digestSize, alignment: 8) { scratch in
+                let message = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length])
+                message.copyMemory(from: UnsafeRawBufferPointer(key))
+                UnsafeMutableRawBufferPointer(rebasing: message[key.count...]).copyBytes(from: acceptGUIDBytes)
+                let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[length...])
+                SHA1.hash(UnsafeRawBufferPointer(message), into: digest)
+                return Base64.encode(UnsafeRawBufferPointer(digest), into: output)
+            }
+        }
+    }
+
+    private static let acceptGUIDBytes = Array(acceptGUID.utf8)
 
     /// The fields of the 101 Switching Protocols response (RFC 6455 §4.2.2 item 5), in order:
     /// `Upgrade: websocket`, `Connection: Upgrade`, `Sec-WebSocket-Accept`, then

@@ -102,7 +102,8 @@ struct AcceptedUpgrade {
         )
         if !hostWroteResponse {
             var head: [UInt8] = []
-            serializeResponseHead(accept.response, into: &head)
+            head.reserveCapacity(160)
+            accept.appendResponseHead(to: &head)
             connection.write(SharedBytes(head))
         }
         socket.start(initialBytes: bufferedBytes ?? self.bufferedBytes)
