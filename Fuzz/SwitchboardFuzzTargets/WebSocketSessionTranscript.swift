@@ -29,25 +29,65 @@ struct WebSocketSessionTranscript: Equatable {
         var session = WebSocketSession(configuration: options.configuration)
         var transcript = WebSocketSessionTranscript()
         transcript.leadingOutbound = session.takeOutboundBytes()
-        for piece in pieces {
-            session.receive(Array(piece))
-            while true {
-                let wasOpen = session.state == .open
-                guard let event = session.nextEvent() else { break }
-                try WebSocketEventChecks.check(event, options: options)
-                if transcript.steps.count + 1 == options.closeAfterEvent {
-                    session.close(code: .normalClosure, reason: options.closeReason)
+        // Odd pieces are parsed in place (as the server does with its read
+        // buffer), then scribbled over once the session has kept the rest:
+        // a session still reading them would see the scribbles.
+        for (index, piece) in pieces.enumerated() {
+            if index % 2 == 0 {
+                session.receive(Array(piece))
+                try drain(&session, into: &transcript, options: options)
+            } else {
+                var scratch = Array(piece)
+                let failure = scratch.withUnsafeMutableBytes { bytes -> PropertyViolation? in
+                    session.receive(inPlace: bytes)
+                    defer {
+                        session.keepUnconsumedInput()
+                        bytes.initializeMemory(as: UInt8.self, repeating: 0xA5)
+                    }
+                    do throws(PropertyViolation) {
+                        try drain(&session, into: &transcript, options: options, lending: true)
+                    } catch {
+                        return error
+                    }
+                    return nil
                 }
-                transcript.steps.append(Step(event: event, outbound: session.takeOutboundBytes(), wasOpen: wasOpen))
-                switch event {
-                case .closed, .failed:
-                    try checkStopped(&session)
-                default:
-                    try require(session.state != .closed, "closed after \(event)")
-                }
+                if let failure { throw failure }
             }
         }
         return transcript
+    }
+
+    private static func drain(
+        _ session: inout WebSocketSession, into transcript: inout WebSocketSessionTranscript, options: WebSocketSessionOptions,
+        lending: Bool = false
+    ) throws(PropertyViolation) {
+        while true {
+            let wasOpen = session.state == .open
+            let next: WebSocketEvent?
+            if lending {
+                // Lent payloads are copied at once, as a handler that keeps them would.
+                next = session.nextLentEvent().map { lent in
+                    switch lent {
+                    case .message(let opcode, let payload, let compressed): .message(opcode, Array(payload), compressed: compressed)
+                    case .other(let event): event
+                    }
+                }
+            } else {
+                next = session.nextEvent()
+            }
+            guard let event = next else { break }
+            try WebSocketEventChecks.check(event, options: options)
+            if transcript.steps.count + 1 == options.closeAfterEvent {
+                session.close(code: .normalClosure, reason: options.closeReason)
+            }
+            transcript.steps.append(Step(event: event, outbound: session.takeOutboundBytes(), wasOpen: wasOpen))
+            switch event {
+            case .closed, .failed:
+                try checkStopped(&session)
+            default:
+                try require(session.state != .closed, "closed after \(event)")
+            }
+        }
     }
 
     /// After the peer's close or a failure nothing more is parsed, held or sent.

@@ -14,7 +14,7 @@ final class BulkWriter: TCPConnectionDelegate {
         self.pieces = pieces
         self.pieceSize = pieceSize
     }
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         let piece = SharedBytes(count: pieceSize) { $0.initializeMemory(as: UInt8.self, repeating: 0x61) }
         for _ in 0..<pieces { connection.write(piece) }
         Self.maxQueued.store(connection.queuedByteCount, ordering: .relaxed)
@@ -27,7 +27,7 @@ final class BulkWriter: TCPConnectionDelegate {
 
 /// Closes itself when its deadline passes, and says so first.
 final class DeadlineDelegate: TCPConnectionDelegate {
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         connection.setDeadline(after: 100)
     }
     func connectionDeadlinePassed(_ connection: TCPConnection) {
@@ -111,7 +111,7 @@ struct ConnectionTests {
 /// Inside its read callback writes corked pieces, shared buffers and
 /// pieces larger than the cork, interleaved, numbered in order.
 final class MixedWriter: TCPConnectionDelegate {
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         for index in 0..<3_000 {
             let line = Array("\(index)\n".utf8)
             switch index % 3 {

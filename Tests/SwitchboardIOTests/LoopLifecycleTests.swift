@@ -7,7 +7,7 @@ import SwitchboardSync
 
 /// Echoes every byte back; optionally closes gracefully after a marker.
 final class EchoDelegate: TCPConnectionDelegate {
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         if bytes.first == UInt8(ascii: "!") {
             connection.write(SharedBytes(string: "bye"))
             connection.closeAfterFlush()

@@ -46,22 +46,39 @@ struct SessionOutcome: Equatable, CustomStringConvertible {
     }
 }
 
-/// Feeds `chunks` in order, draining events and outbound bytes after each.
+/// Feeds `chunks` in order, draining events and outbound bytes after each. With `inPlace`,
+/// every other chunk (the first included) goes through `receive(inPlace:)` and is scribbled
+/// over once the session has kept what it left, as the server's read buffer is, and events
+/// are taken with lent payloads (`nextLentEvent()`), as the server takes them.
 ///
 /// `prepare` runs on the new session before any input (say, to call `close`). Once the session
 /// is closed, checks that it ignores more input and holds nothing.
 func runSession(
     chunks: [ArraySlice<UInt8>],
     configuration: WebSocketWireConfiguration = .init(),
+    inPlace: Bool = false,
     prepare: (inout WebSocketSession) -> Void = { _ in },
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> SessionOutcome {
     var session = WebSocketSession(configuration: configuration)
     prepare(&session)
     var outcome = SessionOutcome()
-    for chunk in chunks {
-        session.receive(Array(chunk))
-        while let event = session.nextEvent() { outcome.events.append(event) }
+    for (index, chunk) in chunks.enumerated() {
+        if inPlace && index % 2 == 0 {
+            var scratch = Array(chunk)
+            scratch.withUnsafeMutableBytes { bytes in
+                session.receive(inPlace: bytes)
+                drainLending(&session, into: &outcome)
+                session.keepUnconsumedInput()
+                bytes.initializeMemory(as: UInt8.self, repeating: 0xA5)
+            }
+        } else if inPlace {
+            session.receive(Array(chunk))
+            drainLending(&session, into: &outcome)
+        } else {
+            session.receive(Array(chunk))
+            while let event = session.nextEvent() { outcome.events.append(event) }
+        }
         outcome.outbound += session.takeOutboundBytes()
         #expect(!session.hasOutboundBytes, sourceLocation: sourceLocation)
     }
@@ -77,6 +94,18 @@ func runSession(
     return outcome
 }
 
+/// Drains events with `nextLentEvent()`, copying each lent payload at once.
+private func drainLending(_ session: inout WebSocketSession, into outcome: inout SessionOutcome) {
+    while let lent = session.nextLentEvent() {
+        switch lent {
+        case .message(let opcode, let payload, let compressed):
+            outcome.events.append(.message(opcode, Array(payload), compressed: compressed))
+        case .other(let event):
+            outcome.events.append(event)
+        }
+    }
+}
+
 /// Runs `input` whole, split in two at every byte boundary, and byte by byte; expects every
 /// run to give the same events, outbound bytes and state, and returns that outcome.
 @discardableResult
@@ -88,11 +117,15 @@ func runEverySplit(
 ) -> SessionOutcome {
     let whole = runSession(
         chunks: [input[...]], configuration: configuration, prepare: prepare, sourceLocation: sourceLocation)
+    let wholeInPlace = runSession(
+        chunks: [input[...]], configuration: configuration, inPlace: true, prepare: prepare, sourceLocation: sourceLocation)
+    #expect(wholeInPlace == whole, "whole, parsed in place", sourceLocation: sourceLocation)
     var mismatches = 0
     for split in 1..<max(1, input.count) where mismatches < 3 {
         let outcome = runSession(
             chunks: [input[..<split], input[split...]],
             configuration: configuration,
+            inPlace: split % 2 == 1,
             prepare: prepare,
             sourceLocation: sourceLocation
         )
@@ -104,6 +137,7 @@ func runEverySplit(
     let byteByByte = runSession(
         chunks: input.indices.map { input[$0...$0] },
         configuration: configuration,
+        inPlace: true,
         prepare: prepare,
         sourceLocation: sourceLocation
     )

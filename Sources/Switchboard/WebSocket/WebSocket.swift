@@ -49,6 +49,20 @@ public final class WebSocket<UserData: Sendable>: Sendable {
         binary.withUnsafeBytes { send(.binary, $0) }
     }
 
+    /// Sends a binary message from lent bytes (those of ``WebSocketHandler/onMessage(_:_:isText:)``
+    /// among them), copied once, into the frame.
+    @discardableResult
+    public func send(binary bytes: RawSpan) -> SendResult {
+        bytes.withUnsafeBytes { send(.binary, $0) }
+    }
+
+    /// Sends a text message from lent bytes, which must be UTF-8 (as a
+    /// received text message's are; the peer fails the connection otherwise).
+    @discardableResult
+    public func send(utf8Text bytes: RawSpan) -> SendResult {
+        bytes.withUnsafeBytes { send(.text, $0) }
+    }
+
     private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
         connection.send(opcode, payload)
     }

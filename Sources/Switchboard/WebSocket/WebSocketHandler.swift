@@ -18,6 +18,13 @@ public protocol WebSocketHandler<UserData>: Sendable {
 
     /// The connection is open: subscribe it, greet it, remember it.
     func onOpen(_ socket: WebSocket<UserData>)
+    /// A complete text or binary message, lent: `bytes` is valid only
+    /// during the call (a span cannot outlive it). A handler that forwards
+    /// or reads a message without keeping it (an echo, a relay, a parser
+    /// picking out a field) saves the copy into a `String` or `[UInt8]`
+    /// here. Text is already valid UTF-8. The default calls
+    /// ``onText(_:_:)`` or ``onBinary(_:_:)`` with a copy.
+    func onMessage(_ socket: WebSocket<UserData>, _ bytes: RawSpan, isText: Bool)
     /// A complete text message (already valid UTF-8).
     func onText(_ socket: WebSocket<UserData>, _ text: String)
     /// A complete binary message.
@@ -38,6 +45,15 @@ extension WebSocketHandler where UserData == Void {
 
 extension WebSocketHandler {
     public func onOpen(_ socket: WebSocket<UserData>) {}
+    public func onMessage(_ socket: WebSocket<UserData>, _ bytes: RawSpan, isText: Bool) {
+        bytes.withUnsafeBytes { bytes in
+            if isText {
+                onText(socket, String(decoding: bytes, as: UTF8.self))
+            } else {
+                onBinary(socket, Array(bytes))
+            }
+        }
+    }
     public func onText(_ socket: WebSocket<UserData>, _ text: String) {}
     public func onBinary(_ socket: WebSocket<UserData>, _ data: [UInt8]) {}
     public func onPing(_ socket: WebSocket<UserData>, _ payload: [UInt8]) {}

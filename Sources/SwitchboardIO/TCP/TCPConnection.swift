@@ -221,7 +221,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
                 return
             }
             loop.readingConnection = self
-            delegate.connection(self, didRead: UnsafeRawBufferPointer(start: buffer.base, count: count))
+            delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(start: buffer.base, count: count))
             flushCork()
             loop.readingConnection = nil
         } else if count == Int(UV_EOF.rawValue) {

@@ -4,8 +4,9 @@
 /// closed, and released right after ``connectionDidClose(_:error:)``.
 package protocol TCPConnectionDelegate: AnyObject {
     /// Bytes arrived. They live in the loop's shared receive buffer and are
-    /// only valid during this call: copy what must outlive it.
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
+    /// only valid during this call: copy what must outlive it. The delegate
+    /// may change them in place (a WebSocket unmasks its frames there).
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer)
     /// The peer closed its side. The default closes the connection.
     func connectionDidReachEndOfInput(_ connection: TCPConnection)
     /// The deadline set with ``TCPConnection/setDeadline(after:)`` has passed.

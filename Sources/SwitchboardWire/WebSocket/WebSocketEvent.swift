@@ -27,3 +27,13 @@ public enum WebSocketEvent: Sendable, Hashable {
     /// text chosen by the session, never peer data. The I/O layer flushes, then closes TCP.
     case failed(WebSocketCloseCode, reason: String)
 }
+
+/// What ``WebSocketSession/nextLentEvent()`` returns: a data message whose payload is lent
+/// where it lies instead of copied into an array, or any other event.
+public enum WebSocketLentEvent {
+    /// A complete data message, as ``WebSocketEvent/message(_:_:compressed:)`` but with its
+    /// payload lent: valid until the next call into the session, and not to be kept.
+    case message(WebSocketOpcode, UnsafeRawBufferPointer, compressed: Bool)
+    /// Any other event.
+    case other(WebSocketEvent)
+}

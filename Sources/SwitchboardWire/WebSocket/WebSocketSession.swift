@@ -63,6 +63,17 @@ public struct WebSocketSession: Sendable {
     /// Received bytes; those before `readIndex` are consumed.
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    /// Bytes given with ``receive(inPlace:)``, parsed where they are instead of `buffer`
+    /// (then `readIndex` counts in them) until ``keepUnconsumedInput()``.
+    nonisolated(unsafe) private var borrowed: UnsafeMutableRawBufferPointer?
+    /// While ``nextLentEvent()`` runs: a completed message's payload is lent from where it
+    /// lies (`lentPayload`) instead of copied, and `lentStorage` keeps the array it lies in
+    /// alive (a reference, not a copy) until the next call.
+    private var lendsPayload = false
+    nonisolated(unsafe) private var lentPayload: UnsafeRawBufferPointer?
+    private var lentStorage: [UInt8] = []
+    /// The lent payload lies in the input being parsed.
+    private var lentFromInput = false
     private var readPhase = ReadPhase.header
 
     /// The data message in progress: its opcode (nil when none), whether it is compressed,
@@ -88,8 +99,36 @@ public struct WebSocketSession: Sendable {
     /// Appends received bytes. Nothing is parsed until ``nextEvent()``; ignored once closed.
     public mutating func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty, state != .closed else { return }
+        keepUnconsumedInput()
         compactBeforeAppend()
         buffer.append(contentsOf: HTTPSyntax.bytes(bytes))
+    }
+
+    /// Takes received bytes without copying them: they are unmasked and parsed where they
+    /// are, so they must stay valid and untouched by anyone else until
+    /// ``keepUnconsumedInput()``, which copies what is left of them. The common case (a read
+    /// holding whole frames) then never copies input into the session. With bytes still
+    /// buffered from before, this appends like ``receive(_:)-(UnsafeRawBufferPointer)``.
+    public mutating func receive(inPlace bytes: UnsafeMutableRawBufferPointer) {
+        guard !bytes.isEmpty, state != .closed else { return }
+        guard borrowed == nil, readIndex == buffer.count else {
+            keepUnconsumedInput()
+            receive(UnsafeRawBufferPointer(bytes))
+            return
+        }
+        buffer = []
+        readIndex = 0
+        borrowed = bytes
+    }
+
+    /// Copies what is left of the bytes of ``receive(inPlace:)`` into the session's own
+    /// buffer, after which the caller may reuse them. Does nothing otherwise.
+    public mutating func keepUnconsumedInput() {
+        guard let input = borrowed else { return }
+        borrowed = nil
+        let rest = UnsafeRawBufferPointer(rebasing: input[readIndex...])
+        readIndex = 0
+        buffer = rest.isEmpty ? [] : Array(HTTPSyntax.bytes(rest))
     }
 
     /// Appends received bytes.
@@ -103,12 +142,26 @@ public struct WebSocketSession: Sendable {
     ///
     /// After `.closed` or `.failed` the session is closed and this returns nil for good.
     public mutating func nextEvent() -> WebSocketEvent? {
+        lentStorage = []  // before unmasking in place: the buffer must be uniquely referenced
         guard state != .closed else { return nil }
+        if let input = borrowed {
+            let event = advance(in: input)
+            lentFromInput = false  // the caller's bytes: valid until it reuses them
+            if state == .closed || readIndex == input.count {
+                borrowed = nil
+                readIndex = 0
+            }
+            return event
+        }
         // Take the buffer out of `self` so it can be unmasked in place while the parser
         // updates the other properties; it stays uniquely referenced, so nothing is copied.
         var storage: [UInt8] = []
         swap(&storage, &buffer)
         let event = storage.withUnsafeMutableBytes { advance(in: $0) }
+        if lentFromInput {
+            lentFromInput = false
+            lentStorage = storage  // shared, not copied: alive until the next call
+        }
         if state == .closed {
             readIndex = 0  // drop the rest: input after a close or an error is ignored
         } else {
@@ -116,6 +169,22 @@ public struct WebSocketSession: Sendable {
             releaseIfConsumed()
         }
         return event
+    }
+
+    /// The next event as ``nextEvent()`` returns it, except that a data message's payload is
+    /// lent (``WebSocketLentEvent/message(_:_:compressed:)``) rather than copied into an
+    /// array: for an I/O layer that hands it on within the call. The payload stays valid until
+    /// the next call to ``nextEvent()``, ``nextLentEvent()`` or a `receive` (or, for bytes
+    /// given to ``receive(inPlace:)``, until the caller reuses them).
+    public mutating func nextLentEvent() -> WebSocketLentEvent? {
+        lendsPayload = true
+        defer { lendsPayload = false }
+        guard let event = nextEvent() else { return nil }
+        if case .message(let opcode, _, let compressed) = event, let payload = lentPayload {
+            lentPayload = nil
+            return .message(opcode, payload, compressed: compressed)
+        }
+        return .other(event)
     }
 
     /// Removes and returns the bytes the session must send, in order: pongs, the reply to the
@@ -134,7 +203,7 @@ public struct WebSocketSession: Sendable {
     /// payload of a message still being assembled. 0 for an idle session, which then holds no
     /// heap storage for input.
     public var bufferedByteCount: Int {
-        buffer.count - readIndex + messageBytes.count
+        (borrowed?.count ?? buffer.count) - readIndex + messageBytes.count
     }
 
     // MARK: Closing
@@ -271,6 +340,21 @@ public struct WebSocketSession: Sendable {
     private mutating func completeMessage(lastPiece: UnsafeRawBufferPointer) -> WebSocketEvent {
         // RFC 6455 §8.1: a text message must not end inside a code point.
         if messageValidatesUTF8 && !validator.isAtCharacterBoundary { return fail(.invalidUTF8) }
+        if lendsPayload {
+            // The payload is lent where it lies: in the input (the caller's bytes, or
+            // `buffer`, kept alive through `lentStorage`), or in the joined fragments.
+            if messageBytes.isEmpty {
+                lentPayload = lastPiece
+                lentFromInput = true
+            } else {
+                messageBytes.append(contentsOf: HTTPSyntax.bytes(lastPiece))
+                lentStorage = messageBytes
+                lentPayload = lentStorage.withUnsafeBytes { $0 }
+            }
+            let event = WebSocketEvent.message(messageOpcode ?? .binary, [], compressed: messageCompressed)
+            resetMessage()
+            return event
+        }
         let payload: [UInt8]
         if messageBytes.isEmpty {
             // The common case: the whole message is this piece of the buffer; one copy.
@@ -345,6 +429,7 @@ public struct WebSocketSession: Sendable {
     private mutating func stop() {
         state = .closed
         buffer = []
+        borrowed = nil
         readIndex = 0
         readPhase = .header
         resetMessage()
@@ -372,7 +457,7 @@ public struct WebSocketSession: Sendable {
     }
 
     /// The capacity of every internal array, to check that idle sessions hold no storage.
-    var storageCapacity: Int { buffer.capacity + messageBytes.capacity + outbound.capacity }
+    var storageCapacity: Int { buffer.capacity + messageBytes.capacity + outbound.capacity + lentStorage.capacity }
 
     private mutating func releaseIfConsumed() {
         ReceiveBufferPolicy.releaseIfConsumed(&buffer, &readIndex)

@@ -28,8 +28,8 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         updateDeadline(connection)
     }
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        parser.receive(bytes)
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        parser.receive(UnsafeRawBufferPointer(bytes))
         serveBufferedRequests(connection)
     }
 

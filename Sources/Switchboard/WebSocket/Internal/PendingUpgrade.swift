@@ -88,7 +88,7 @@ final class PendingUpgrade<Handler: WebSocketHandler>: TCPConnectionDelegate, @u
         upgrade.settled?(.clientLeft)
     }
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         input.append(contentsOf: bytes)
         if input.count >= Self.inputLimit { connection.pauseReading() }
     }

@@ -6,11 +6,14 @@ import SwitchboardWire
 /// messages inflated and checked, and reading paused while the peer does
 /// not take what it is sent.
 extension WebSocketConnection {
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         timers.inputArrived()
         if lifecycle.phase == .closeSent, !acceptInputAfterClose(bytes.count) { return }
-        session.receive(bytes)
+        // Parsed in the loop's read buffer; what a partial frame or a
+        // yielded turn leaves is copied before the buffer is read into again.
+        session.receive(inPlace: bytes)
         deliverEvents()
+        session.keepUnconsumedInput()
     }
 
 
@@ -37,28 +40,33 @@ extension WebSocketConnection {
 
     func deliverEvents() {
         var budget = Self.turnBudget
-        let (counts, route) = (context.counts, settings.metricsIndex)
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
-        while lifecycle.phase != .ended, tcp.isOpen, let event = session.nextEvent() {
+        events: while lifecycle.phase != .ended, tcp.isOpen, let lent = session.nextLentEvent() {
             // What the session queued while producing this event (a pong,
             // a close reply) goes out before anything the handler sends in
             // response to it: control frames keep their place in the stream.
             writeSessionBytes()
-            switch event {
-            case .message(let opcode, var payload, let compressed):
+            let event: WebSocketEvent
+            switch consume lent {
+            case .message(let opcode, let payload, let compressed):
+                // Lent: valid until the session is next asked for an event.
+                let delivered: Bool
                 if compressed {
                     guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
-                    payload = inflated
-                }
-                timers.messageArrived(now: tcp.loop.now)
-                counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: route)
-                budget -= max(payload.count, Self.turnCostPerMessage)
-                if opcode == .text {
-                    sink?.text(String(decoding: payload, as: UTF8.self))
+                    delivered = inflated.withUnsafeBytes { deliverMessage($0, isText: opcode == .text, budget: &budget) }
                 } else {
-                    sink?.binary(payload)
+                    delivered = deliverMessage(payload, isText: opcode == .text, budget: &budget)
                 }
+                if !delivered { break events }
+                continue events
+            case .other(let other):
+                event = other
+            }
+            switch consume event {
+            case .message(let opcode, let payload, _):
+                // Not produced by nextLentEvent; handled for completeness.
+                if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, budget: &budget) }) { break events }
             case .ping(let payload):
                 sink?.ping(payload)
             case .pong(let payload):
@@ -72,12 +80,26 @@ extension WebSocketConnection {
             }
             if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
                 yieldTurn()
-                break
+                break events
             }
         }
         writeSessionBytes()
         applyReadBackpressure()
         scheduleDeadline()
+    }
+
+    /// Hands one message to the handler and charges the turn's budget;
+    /// returns `false` when the turn was yielded (stop delivering).
+    func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, budget: inout Int) -> Bool {
+        timers.messageArrived(now: tcp.loop.now)
+        context.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
+        budget -= max(payload.count, Self.turnCostPerMessage)
+        sink?.message(payload, isText: isText)
+        if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
+            yieldTurn()
+            return false
+        }
+        return true
     }
 
     /// The turn's budget is spent: stop reading, and go on with what the
@@ -123,15 +145,13 @@ extension WebSocketConnection {
     /// when it cannot: 1009 past `maxMessageSize` (a decompression bomb
     /// stops there), 1007 for text that is not UTF-8, 1002 for bytes that
     /// are not deflate data.
-    func inflate(_ payload: [UInt8], isText: Bool) -> [UInt8]? {
+    func inflate(_ payload: UnsafeRawBufferPointer, isText: Bool) -> [UInt8]? {
         guard let decompressor = deflate?.decompressor(context.deflate) else {
             fail(.internalError, "no decompressor")
             return nil
         }
         context.deflate.inflations.add(1, ordering: .relaxed)
-        let result = payload.withUnsafeBytes { compressed in
-            Result { () throws(DeflateError) in try decompressor.decompress(compressed, limit: configuration.maxMessageSize) }
-        }
+        let result = Result { () throws(DeflateError) in try decompressor.decompress(payload, limit: configuration.maxMessageSize) }
         switch result {
         case .success(let bytes):
             if isText && !bytes.withUnsafeBytes(UTF8Validator.isValid) {

@@ -3,8 +3,8 @@ import SwitchboardWire
 /// Delivers a connection's events to a typed handler.
 protocol WebSocketEventSink: AnyObject {
     func open()
-    func text(_ text: String)
-    func binary(_ data: [UInt8])
+    /// A text or binary message whose bytes are valid during the call only.
+    func message(_ bytes: UnsafeRawBufferPointer, isText: Bool)
     func ping(_ payload: [UInt8])
     func pong(_ payload: [UInt8])
     func closed(code: WebSocketCloseCode, reason: String)
@@ -14,8 +14,9 @@ protocol WebSocketEventSink: AnyObject {
 /// connection fewer than a separate adapter.
 extension WebSocket: WebSocketEventSink {
     func open() { handler.onOpen(self) }
-    func text(_ text: String) { handler.onText(self, text) }
-    func binary(_ data: [UInt8]) { handler.onBinary(self, data) }
+    func message(_ bytes: UnsafeRawBufferPointer, isText: Bool) {
+        handler.onMessage(self, unsafe RawSpan(_unsafeBytes: bytes), isText: isText)
+    }
     func ping(_ payload: [UInt8]) { handler.onPing(self, payload) }
     func pong(_ payload: [UInt8]) { handler.onPong(self, payload) }
     func closed(code: WebSocketCloseCode, reason: String) { handler.onClose(self, code: code, reason: reason) }
