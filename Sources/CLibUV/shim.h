@@ -9,15 +9,12 @@
    SOCK_NONBLOCK | SOCK_CLOEXEC saves two system calls per connection. */
 int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
-/* Hands bytes to a stream's socket in one send(2)/sendmsg(2) call, in place
-   of uv_try_write: libuv writes with write(2)/writev(2), whose trip through
-   the file layer (position lock, write checks) measured ~15% of a small
-   loopback send here. MSG_NOSIGNAL: a reset peer gives EPIPE, never SIGPIPE.
-   The descriptor is read from the handle's own fields (libuv's public struct
-   layout, stable within 1.x) to avoid a call per write. Returns the bytes
+/* Hands bytes to a socket in one send(2)/sendmsg(2) call: libuv's own
+   writes use write(2)/writev(2), whose trip through the file layer (position
+   lock, write checks) measured ~15% of a small loopback send here.
+   MSG_NOSIGNAL: a reset peer gives EPIPE, never SIGPIPE. Returns the bytes
    taken or a negative errno, as libuv reports errors (UV_EAGAIN: full). */
-static inline long switchboard_stream_send(uv_stream_t *stream, const uv_buf_t *buffers, unsigned count) {
-    int fd = stream->io_watcher.fd;
+static inline long switchboard_send(int fd, const uv_buf_t *buffers, unsigned count) {
     long sent;
     do {
         if (count == 1) {
@@ -30,5 +27,23 @@ static inline long switchboard_stream_send(uv_stream_t *stream, const uv_buf_t *
         }
     } while (sent < 0 && errno == EINTR);
     return sent < 0 ? -errno : sent;
+}
+
+/* One recv(2) into `base`: the bytes read, 0 at the end of input, or a
+   negative errno (UV_EAGAIN: nothing to read now). */
+static inline long switchboard_receive(int fd, void *base, size_t length) {
+    long received;
+    do {
+        received = recv(fd, base, length, MSG_DONTWAIT);
+    } while (received < 0 && errno == EINTR);
+    return received < 0 ? -errno : received;
+}
+
+/* The error pending on a socket (SO_ERROR) as a negative errno, or 0. */
+static inline int switchboard_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) return -errno;
+    return -error;
 }
 #endif

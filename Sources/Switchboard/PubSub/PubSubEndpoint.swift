@@ -129,7 +129,7 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
                 return
             }
             if let limit = publishRateLimit,
-               !buckets.take(limit, connection: ObjectIdentifier(socket), loop: socket.loop.index, now: socket.loop.now) {
+               !buckets.take(limit, connection: ObjectIdentifier(socket.connection), loop: socket.loop.index, now: socket.loop.now) {
                 refuse(socket, .rateLimited, "at most \(limit.perSecond) publishes a second (\(limit.burst) at once)", id: id)
                 return
             }
@@ -144,7 +144,7 @@ struct PubSubProtocolHandler<UserData: Sendable>: WebSocketHandler {
     }
 
     func onClose(_ socket: WebSocket<UserData>, code: WebSocketCloseCode, reason: String) {
-        if publishRateLimit != nil { buckets.remove(connection: ObjectIdentifier(socket), loop: socket.loop.index) }
+        if publishRateLimit != nil { buckets.remove(connection: ObjectIdentifier(socket.connection), loop: socket.loop.index) }
     }
 
     /// Subscribes, and on a history topic answers with the position and,

@@ -7,25 +7,29 @@ public import SwitchboardWire
 /// thread they are encoded there and handed to the loop, so there is only
 /// ever one writer and frames never interleave. Messages sent from one
 /// thread arrive in the order they were sent.
-public final class WebSocket<UserData: Sendable>: Sendable {
+///
+/// A small value that refers to the connection: copies are the same
+/// connection, and equal; keep one (in a set, a dictionary) to reach the
+/// connection later. The connection itself holds only what differs per
+/// connection (the route's handler and settings are shared), so an idle one
+/// stays small.
+public struct WebSocket<UserData: Sendable>: Sendable, Hashable {
+    let connection: WebSocketConnection
+
+    init(_ connection: WebSocketConnection) {
+        self.connection = connection
+    }
+
     /// What `WebSocketHandler.authenticate` attached. Keep there what the
     /// connection needs from its upgrade request (a user, a room, a header):
     /// the request itself is not kept, so an idle connection stays small.
-    public let userData: UserData
-    /// The negotiated subprotocol, if any.
-    public let subprotocol: String?
-    /// The peer's address.
-    public let remoteAddress: SocketAddress?
-    let connection: WebSocketConnection
-    let handler: any WebSocketHandler<UserData>
+    public var userData: UserData { connection.userData(as: UserData.self) }
 
-    init(userData: UserData, subprotocol: String?, remoteAddress: SocketAddress?, connection: WebSocketConnection, handler: any WebSocketHandler<UserData>) {
-        self.userData = userData
-        self.subprotocol = subprotocol
-        self.remoteAddress = remoteAddress
-        self.connection = connection
-        self.handler = handler
-    }
+    /// The negotiated subprotocol, if any.
+    public var subprotocol: String? { connection.subprotocol }
+
+    /// The peer's address (as accepted; still there after the close).
+    public var remoteAddress: SocketAddress? { connection.tcp.remoteAddress }
 
     /// The loop that owns this connection; its handler callbacks run there.
     public var loop: EventLoop { connection.tcp.loop }
@@ -72,4 +76,7 @@ public final class WebSocket<UserData: Sendable>: Sendable {
     public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") {
         connection.close(code: code, reason: reason)
     }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.connection === rhs.connection }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(connection)) }
 }

@@ -238,7 +238,7 @@ public final class EventLoop: @unchecked Sendable {
         var found: [TCPConnection] = []
         withUnsafeMutablePointer(to: &found) { list in
             uv_walk(uvLoop, { handle, context in
-                guard let handle, handle.pointee.type == UV_TCP, uv_is_closing(handle) == 0,
+                guard let handle, TCPConnection.isConnectionHandle(handle), uv_is_closing(handle) == 0,
                       let data = handle.pointee.data else { return }
                 context!.assumingMemoryBound(to: [TCPConnection].self).pointee
                     .append(Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue())

@@ -9,26 +9,35 @@ import Synchronization
 /// queued and flushed once per loop turn as one gathered write, so many
 /// small messages to one peer cost one system call.
 ///
+/// I/O: a `uv_poll_t` watches the socket (160 bytes, where a `uv_tcp_t`
+/// is 248: every connection holds one), and the connection does its own
+/// `recv` into the loop's read buffer, `send`/`sendmsg` of its queue, and
+/// `shutdown`: the same system calls libuv's stream would make, without
+/// its write requests.
+///
 /// Lifetime: the handle keeps the object alive from adoption until libuv's
 /// close callback, then the delegate hears `connectionDidClose` and is
 /// released. Closing is idempotent.
 package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     package let loop: EventLoop
-    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private let handle: UnsafeMutablePointer<uv_poll_t>
+    private let socket: Int32
     private var delegate: (any TCPConnectionDelegate)?
     // Loop-confined: no concurrent access is possible, so the runtime's
     // exclusivity checks (measured at ~17% of the echo path) are skipped
     // on the hot fields.
     @exclusivity(unchecked) private var queue = WriteQueue()
-    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
-    private var writeInFlightBytes = 0
+    /// The socket was full: the rest of the queue waits for it to be writable.
+    @exclusivity(unchecked) private var isWaitingForWritable = false
     @exclusivity(unchecked) private var isFlushScheduled = false
     /// Every way the connection can end goes through `apply(_:)`.
     @exclusivity(unchecked) private var lifecycle = ConnectionLifecycle()
     /// The delegate asked not to be given input for now (backpressure).
     private var isReadingPausedByDelegate = false
-    /// Whether libuv is reading the socket for us.
-    private var isReading = false
+    /// Whether the poll watches for input.
+    @exclusivity(unchecked) private var isReading = false
+    /// The events the poll watches now (`UV_READABLE`, `UV_WRITABLE`).
+    @exclusivity(unchecked) private var polledEvents: Int32 = 0
 
     var deadlineSlot = -1
     private(set) var deadline: UInt64?
@@ -41,24 +50,45 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// its FIN avoids that.
     static let lingerTimeout: UInt64 = 2_000
 
+    /// The peer, as accepted: readable after the connection closed too.
+    private let peer: PeerAddress
+
     /// Adopts an accepted socket on `loop`. Must run on `loop`'s thread.
-    init(loop: EventLoop, socket: Int32) throws(IOError) {
+    init(loop: EventLoop, socket: Int32, peer: PeerAddress) throws(IOError) {
         loop.assertInEventLoop()
         self.loop = loop
+        self.peer = peer
         handle = .allocate(capacity: 1)
-        uv_tcp_init(loop.uvLoop, handle)
-        let opened = uv_tcp_open(handle, uv_os_sock_t(socket))
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        self.socket = socket
+        // Counted from here: a throw below still ends in `deinit`.
         loop.liveConnections.add(1, ordering: .relaxed)
-        if opened < 0 {
-            // The handle is initialised, so it must be closed like any other;
-            // the socket was never handed to it.
+        let initialised = uv_poll_init_socket(loop.uvLoop, handle, socket)
+        if initialised < 0 {
+            // Nothing for libuv to close: the handle was never added.
+            handle.deallocate()
             Glibc.close(socket)
-            close()
-            throw IOError(code: opened, operation: "uv_tcp_open")
+            throw IOError(code: initialised, operation: "uv_poll_init_socket")
         }
+        // Marks the handle as a connection's for `EventLoop.forEachConnection`
+        // (the listener's poll calls another function).
+        handle.pointee.poll_cb = Self.pollCallback
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
         // Small messages are the norm here; the write path already batches.
-        uv_tcp_nodelay(handle, 1)
+        var one: Int32 = 1
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// The poll's callback: the socket is readable, writable, or failed.
+    static let pollCallback: uv_poll_cb = { handle, status, events in
+        let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+        connection.pollDidFire(status: status, events: events)
+    }
+
+    /// Whether `handle` is a connection's poll (see `init`).
+    static func isConnectionHandle(_ handle: UnsafeMutablePointer<uv_handle_t>) -> Bool {
+        guard handle.pointee.type == UV_POLL else { return false }
+        let poll = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_poll_t.self)
+        return unsafeBitCast(poll.pointee.poll_cb, to: UnsafeRawPointer?.self) == unsafeBitCast(pollCallback, to: UnsafeRawPointer?.self)
     }
 
     deinit {
@@ -69,17 +99,12 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// a connection over). Must run on `loop`'s thread; the socket belongs
     /// to the connection from then on (closed on failure too).
     package static func adopt(socket: Int32, on loop: EventLoop) throws(IOError) -> TCPConnection {
-        let connection = try TCPConnection(loop: loop, socket: socket)
+        // Accepted elsewhere, maybe blocking: this loop must never wait on it.
+        let flags = fcntl(socket, F_GETFL)
+        if flags >= 0, flags & O_NONBLOCK == 0 { _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK) }
+        let connection = try TCPConnection(loop: loop, socket: socket, peer: PeerAddress(ofSocket: socket))
         loop.acceptedConnections.add(1, ordering: .relaxed)
         return connection
-    }
-
-    private var stream: UnsafeMutablePointer<uv_stream_t> {
-        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
-    }
-
-    private static func from(_ stream: UnsafeMutablePointer<uv_stream_t>?) -> TCPConnection {
-        Unmanaged<TCPConnection>.fromOpaque(stream!.pointee.data).takeUnretainedValue()
     }
 
     /// Whether the connection still accepts writes.
@@ -88,18 +113,9 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// Bytes queued and not yet handed to the kernel.
     package var queuedByteCount: Int { queue.byteCount }
 
-    /// The peer's address as `host:port`, or `nil` when it cannot be read.
-    package var remoteAddress: SocketAddress? {
-        guard !lifecycle.isClosingOrClosed else { return nil }
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                uv_tcp_getpeername(handle, $0, &length)
-            }
-        }
-        return result == 0 ? SocketAddress(storage) : nil
-    }
+    /// The peer's address, as the kernel gave it when the connection was
+    /// accepted (`nil` when it could not say).
+    package var remoteAddress: SocketAddress? { peer.socketAddress }
 
     // MARK: Lifecycle
 
@@ -121,23 +137,23 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             updateReading()
         case .startLingering:
             armLingerDeadline()
-            let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-            let result = uv_shutdown(request, stream) { request, _ in
-                request!.deallocate()  // also runs, with ECANCELED, when the handle closes first
-            }
-            if result < 0 {
-                request.deallocate()
+            // Everything is sent: FIN now, then discard input until the peer's.
+            if Glibc.shutdown(socket, Int32(SHUT_WR)) < 0 {
                 apply(.shutdownFailed)
             } else {
-                updateReading()  // discard input until the peer's FIN
+                updateReading()
             }
         case .closeHandle:
             if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
             loop.deadlines.untrack(self)
             deadline = nil
-            isReading = false  // uv_close stops reading
+            isReading = false  // uv_close stops the poll
+            isWaitingForWritable = false
+            polledEvents = 0
             uv_close(asHandle(handle)) { handle in
                 let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
+                // libuv no longer watches the socket: it can go.
+                Glibc.close(connection.socket)
                 connection.apply(.handleClosed)
             }
         case .finish:
@@ -193,41 +209,70 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// Whether the delegate has paused reading.
     package var isReadingPaused: Bool { isReadingPausedByDelegate }
 
-    /// Starts or stops libuv's reading to match the phase and the pause.
+    /// Starts or stops watching for input to match the phase and the pause.
     private func updateReading() {
-        let wanted = lifecycle.phase == .lingering || (lifecycle.readsInput && !isReadingPausedByDelegate)
-        guard wanted != isReading else { return }
-        isReading = wanted
-        guard wanted else {
-            uv_read_stop(stream)
-            return
-        }
-        uv_read_start(stream, { handle, _, buffer in
-            // Every connection reads into its loop's one shared buffer.
-            let loop = EventLoop.from(handle!.pointee.loop)
-            buffer!.pointee = uv_buf_init(
-                loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
-                UInt32(loop.readBuffer.count)
-            )
-        }, { stream, count, buffer in
-            TCPConnection.from(stream).didRead(count: count, buffer: buffer!.pointee)
-        })
+        // After the end of input the socket stays readable (for 0 bytes).
+        isReading = !lifecycle.peerFinished
+            && (lifecycle.phase == .lingering || (lifecycle.readsInput && !isReadingPausedByDelegate))
+        updatePolling()
     }
 
-    private func didRead(count: Int, buffer: uv_buf_t) {
+    /// Points the poll at what the connection waits for now: input while
+    /// reading, room in the socket while queued bytes wait for it.
+    private func updatePolling() {
+        guard !lifecycle.isClosingOrClosed else { return }
+        var events: Int32 = 0
+        if isReading { events |= Int32(UV_READABLE.rawValue) }
+        if isWaitingForWritable { events |= Int32(UV_WRITABLE.rawValue) }
+        guard events != polledEvents else { return }
+        polledEvents = events
+        if events == 0 {
+            uv_poll_stop(handle)
+        } else {
+            uv_poll_start(handle, events, Self.pollCallback)
+        }
+    }
+
+    private func pollDidFire(status: Int32, events: Int32) {
+        if status < 0 {
+            // libuv saw POLLERR and stopped the poll: the socket's own error
+            // (a reset, mostly) says what happened.
+            polledEvents = 0
+            let error = switchboard_socket_error(socket)
+            apply(.failed(code: error < 0 ? error : status))
+            return
+        }
+        if events & Int32(UV_WRITABLE.rawValue) != 0, isWaitingForWritable {
+            isWaitingForWritable = false
+            flush()
+            if lifecycle.isClosingOrClosed { return }
+            updatePolling()
+        }
+        if events & Int32(UV_READABLE.rawValue) != 0, isReading {
+            readOnce()
+        }
+    }
+
+    /// One `recv` into the loop's read buffer: the poll is level-triggered,
+    /// so what is left is reported again on the next turn, after the
+    /// loop's other connections.
+    private func readOnce() {
+        let buffer = loop.readBuffer
+        let count = switchboard_receive(socket, buffer.baseAddress!, buffer.count)
         if count > 0 {
             guard lifecycle.deliversInput, let delegate else {
                 apply(.discarded(byteCount: count))
                 return
             }
             loop.readingConnection = self
-            delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(start: buffer.base, count: count))
+            delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
             flushCork()
             loop.readingConnection = nil
-        } else if count == Int(UV_EOF.rawValue) {
-            isReading = false  // libuv stopped reading at the end of input
+        } else if count == 0 {
+            isReading = false  // nothing more will come
+            updatePolling()
             apply(.endOfInput)
-        } else if count < 0 {
+        } else if count != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(count)))
         }
     }
@@ -276,7 +321,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         if loop.readingConnection === self, count <= EventLoop.corkCapacity {
             if loop.corkedByteCount + count > EventLoop.corkCapacity { flushCork() }
             // The flush may have failed and closed the connection.
-            if lifecycle.acceptsWrites, queue.isEmpty, writeRequest == nil {
+            if lifecycle.acceptsWrites, queue.isEmpty, !isWaitingForWritable {
                 let start = loop.corkedByteCount
                 fill(UnsafeMutableRawBufferPointer(rebasing: loop.corkBuffer[start..<(start + count)]))
                 loop.corkedByteCount += count
@@ -287,15 +332,15 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     }
 
     /// Writes the corked bytes: straight to the kernel when it takes them,
-    /// otherwise the rest is queued behind an asynchronous write. Only in
+    /// otherwise the rest is queued until the socket is writable. Only in
     /// this connection's read callback, which owns the cork buffer.
     private func flushCork() {
         let count = loop.corkedByteCount
         guard count > 0, loop.readingConnection === self else { return }
         loop.corkedByteCount = 0
-        guard lifecycle.sendsQueuedBytes, queue.isEmpty, writeRequest == nil else { return }
+        guard lifecycle.sendsQueuedBytes, queue.isEmpty, !isWaitingForWritable else { return }
         var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
-        let written = switchboard_stream_send(stream, &buffer, 1)
+        let written = switchboard_send(socket, &buffer, 1)
         if written < 0, written != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(written)))
             return
@@ -304,7 +349,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         lastWriteProgress = loop.now
         if taken < count {
             queue.append(SharedBytes(UnsafeRawBufferPointer(rebasing: loop.corkBuffer[taken..<count])))
-            startAsyncWrite()
+            waitForWritable()
         }
     }
 
@@ -327,22 +372,22 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     }
 
     private func scheduleFlush() {
-        guard !isFlushScheduled, writeRequest == nil else { return }
+        guard !isFlushScheduled, !isWaitingForWritable else { return }
         isFlushScheduled = true
         loop.scheduleFlush(self)
     }
 
-    /// Hands queued bytes to the kernel: first with one direct `sendmsg`
-    /// (no request, no callback), and when the socket is full, with one
-    /// `uv_write` that libuv completes once the socket is writable.
+    /// Hands queued bytes to the kernel with direct `sendmsg`s (no request,
+    /// no callback); when the socket is full, the rest waits for the poll
+    /// to report it writable.
     func flush() {
         isFlushScheduled = false
-        guard writeRequest == nil, lifecycle.sendsQueuedBytes else { return }
+        guard !isWaitingForWritable, lifecycle.sendsQueuedBytes else { return }
         while !queue.isEmpty {
             let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
-            let written = switchboard_stream_send(stream, loop.gatherBuffers, UInt32(count))
+            let written = switchboard_send(socket, loop.gatherBuffers, UInt32(count))
             if written == Int(UV_EAGAIN.rawValue) {
-                startAsyncWrite()
+                waitForWritable()
                 writeDidBlock()
                 return
             }
@@ -353,7 +398,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             queue.consume(written)
             if written > 0 { lastWriteProgress = loop.now }
             if written < total {
-                startAsyncWrite()
+                waitForWritable()
                 writeDidBlock()
                 return
             }
@@ -361,51 +406,17 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         apply(.drained)
     }
 
-    /// Bytes are left for an asynchronous write: the delegate may start a
-    /// write-stall clock now (and need not on every write that the same
+    private func waitForWritable() {
+        isWaitingForWritable = true
+        updatePolling()
+    }
+
+    /// Bytes are left for the socket to take later: the delegate may start
+    /// a write-stall clock now (and need not on every write that the same
     /// turn's flush hands to the kernel whole).
     private func writeDidBlock() {
         guard lifecycle.acceptsWrites else { return }
         delegate?.connectionWriteDidBlock(self)
-    }
-
-    /// Bytes one asynchronous write covers at most. Its completion is when
-    /// write progress is recorded (what a write-stall timeout measures), so
-    /// a peer that reads steadily but slowly must be able to finish one
-    /// well within such a timeout: 256 KiB is 85 ms at 3 MiB/s.
-    static let asyncWriteLimit = 256 * 1024
-
-    private func startAsyncWrite() {
-        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity, maxBytes: Self.asyncWriteLimit)
-        writeInFlightBytes = total
-        writeRequest = request
-        let result = uv_write(request, stream, loop.gatherBuffers, UInt32(count)) { request, status in
-            // The handle holds the connection until its close callback,
-            // which libuv runs after every write callback.
-            let connection = Unmanaged<TCPConnection>.fromOpaque(request!.pointee.data).takeUnretainedValue()
-            request!.deallocate()
-            connection.asyncWriteDidComplete(status: status)
-        }
-        if result < 0 {
-            writeRequest = nil
-            request.deallocate()
-            apply(.failed(code: result))
-        }
-    }
-
-    private func asyncWriteDidComplete(status: Int32) {
-        writeRequest = nil
-        if status < 0 {
-            // ECANCELED: the handle is closing, which the lifecycle ignores.
-            apply(.failed(code: status))
-            return
-        }
-        queue.consume(writeInFlightBytes)
-        writeInFlightBytes = 0
-        lastWriteProgress = loop.now
-        flush()
     }
 
     // MARK: Closing
@@ -417,7 +428,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         // Corked bytes go first; sending them may fail and close.
         if loop.readingConnection === self { flushCork() }
         guard lifecycle.acceptsWrites else { return }
-        apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && writeRequest == nil))
+        apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && !isWaitingForWritable))
     }
 
     private func armLingerDeadline() {
@@ -437,7 +448,7 @@ extension TCPConnection: CustomStringConvertible {
     package var description: String {
         let delegateName = delegate.map { String(describing: type(of: $0)) } ?? "none"
         return "TCPConnection(loop: \(loop.index), phase: \(lifecycle.phase), queued: \(queue.byteCount), "
-            + "writing: \(writeRequest != nil), reading: \(isReading), paused: \(isReadingPausedByDelegate), "
+            + "waiting to write: \(isWaitingForWritable), reading: \(isReading), paused: \(isReadingPausedByDelegate), "
             + "deadline: \(deadline.map { "\(Int64($0) - Int64(loop.now)) ms" } ?? "none"), delegate: \(delegateName))"
     }
 }

@@ -155,9 +155,16 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
 
     private func acceptBatch() {
         for _ in 0..<Self.batchLimit {
-            let client = accept4(socket, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            // The peer's address comes with the accept: no getpeername later.
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    accept4(socket, $0, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+                }
+            }
             if client >= 0 {
-                handOver(client)
+                handOver(client, peer: PeerAddress(peer))
                 continue
             }
             switch errno {
@@ -177,19 +184,19 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
         }
     }
 
-    private func handOver(_ socket: Int32) {
+    private func handOver(_ socket: Int32, peer: PeerAddress) {
         let target = targets[nextTarget]
         nextTarget = (nextTarget + 1) % targets.count
         let onAccept = self.onAccept
         if target === loop {
-            Self.adopt(socket, on: target, onAccept: onAccept)
-        } else if !target.execute({ Self.adopt(socket, on: target, onAccept: onAccept) }) {
+            Self.adopt(socket, peer: peer, on: target, onAccept: onAccept)
+        } else if !target.execute({ Self.adopt(socket, peer: peer, on: target, onAccept: onAccept) }) {
             Glibc.close(socket)
         }
     }
 
-    private static func adopt(_ socket: Int32, on loop: EventLoop, onAccept: (TCPConnection) -> Void) {
-        guard let connection = try? TCPConnection(loop: loop, socket: socket) else { return }
+    private static func adopt(_ socket: Int32, peer: PeerAddress, on loop: EventLoop, onAccept: (TCPConnection) -> Void) {
+        guard let connection = try? TCPConnection(loop: loop, socket: socket, peer: peer) else { return }
         loop.acceptedConnections.add(1, ordering: .relaxed)
         onAccept(connection)
     }

@@ -64,17 +64,18 @@ public struct WebSocketSession: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
     /// Bytes given with ``receive(inPlace:)``, parsed where they are instead of `buffer`
-    /// (then `readIndex` counts in them) until ``keepUnconsumedInput()``.
-    nonisolated(unsafe) private var borrowed: UnsafeMutableRawBufferPointer?
-    /// While ``nextLentEvent()`` runs: a completed message's payload is lent from where it
-    /// lies (`lentPayload`) instead of copied, and `lentStorage` keeps the array it lies in
-    /// alive (a reference, not a copy) until the next call.
-    private var lendsPayload = false
-    nonisolated(unsafe) private var lentPayload: UnsafeRawBufferPointer?
-    private var lentStorage: [UInt8] = []
-    /// The lent payload lies in the input being parsed.
-    private var lentFromInput = false
+    /// (then `readIndex` counts in them) until ``keepUnconsumedInput()``; no base address
+    /// when there are none. Not optional: an idle connection pays 16 bytes for it, not 24.
+    nonisolated(unsafe) private var borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
     private var readPhase = ReadPhase.header
+
+    /// Whether a completed message's payload is lent where it lies, and where.
+    private enum Lending {
+        case off
+        case wanted
+        case lent(UnsafeRawBufferPointer)
+    }
 
     /// The data message in progress: its opcode (nil when none), whether it is compressed,
     /// the payload length announced by its frames so far, the payload bytes read so far
@@ -111,7 +112,7 @@ public struct WebSocketSession: Sendable {
     /// buffered from before, this appends like ``receive(_:)-(UnsafeRawBufferPointer)``.
     public mutating func receive(inPlace bytes: UnsafeMutableRawBufferPointer) {
         guard !bytes.isEmpty, state != .closed else { return }
-        guard borrowed == nil, readIndex == buffer.count else {
+        guard borrowed.baseAddress == nil, readIndex == buffer.count else {
             keepUnconsumedInput()
             receive(UnsafeRawBufferPointer(bytes))
             return
@@ -124,8 +125,9 @@ public struct WebSocketSession: Sendable {
     /// Copies what is left of the bytes of ``receive(inPlace:)`` into the session's own
     /// buffer, after which the caller may reuse them. Does nothing otherwise.
     public mutating func keepUnconsumedInput() {
-        guard let input = borrowed else { return }
-        borrowed = nil
+        guard borrowed.baseAddress != nil else { return }
+        let input = borrowed
+        borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         let rest = UnsafeRawBufferPointer(rebasing: input[readIndex...])
         readIndex = 0
         buffer = rest.isEmpty ? [] : Array(HTTPSyntax.bytes(rest))
@@ -142,31 +144,34 @@ public struct WebSocketSession: Sendable {
     ///
     /// After `.closed` or `.failed` the session is closed and this returns nil for good.
     public mutating func nextEvent() -> WebSocketEvent? {
-        lentStorage = []  // before unmasking in place: the buffer must be uniquely referenced
+        var lending = Lending.off
+        return nextEvent(&lending)
+    }
+
+    private mutating func nextEvent(_ lending: inout Lending) -> WebSocketEvent? {
+        // What the previous event lent is released now (see `nextLentEvent()`).
+        if messageBytes.isEmpty { messageBytes = [] }
         guard state != .closed else { return nil }
-        if let input = borrowed {
-            let event = advance(in: input)
-            lentFromInput = false  // the caller's bytes: valid until it reuses them
-            if state == .closed || readIndex == input.count {
-                borrowed = nil
+        if borrowed.baseAddress != nil {
+            let event = advance(in: borrowed, &lending)
+            if state == .closed || readIndex == borrowed.count {
+                borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
                 readIndex = 0
             }
             return event
         }
+        releaseIfConsumed()
         // Take the buffer out of `self` so it can be unmasked in place while the parser
         // updates the other properties; it stays uniquely referenced, so nothing is copied.
         var storage: [UInt8] = []
         swap(&storage, &buffer)
-        let event = storage.withUnsafeMutableBytes { advance(in: $0) }
-        if lentFromInput {
-            lentFromInput = false
-            lentStorage = storage  // shared, not copied: alive until the next call
-        }
+        let event = storage.withUnsafeMutableBytes { advance(in: $0, &lending) }
         if state == .closed {
             readIndex = 0  // drop the rest: input after a close or an error is ignored
         } else {
             swap(&storage, &buffer)
-            releaseIfConsumed()
+            // A payload lent from the buffer keeps it until the next call.
+            if case .lent = lending {} else { releaseIfConsumed() }
         }
         return event
     }
@@ -175,13 +180,12 @@ public struct WebSocketSession: Sendable {
     /// lent (``WebSocketLentEvent/message(_:_:compressed:)``) rather than copied into an
     /// array: for an I/O layer that hands it on within the call. The payload stays valid until
     /// the next call to ``nextEvent()``, ``nextLentEvent()`` or a `receive` (or, for bytes
-    /// given to ``receive(inPlace:)``, until the caller reuses them).
+    /// given to ``receive(inPlace:)``, until the caller reuses them). Nothing is stored for
+    /// it: the array it lies in is released at the next call.
     public mutating func nextLentEvent() -> WebSocketLentEvent? {
-        lendsPayload = true
-        defer { lendsPayload = false }
-        guard let event = nextEvent() else { return nil }
-        if case .message(let opcode, _, let compressed) = event, let payload = lentPayload {
-            lentPayload = nil
+        var lending = Lending.wanted
+        guard let event = nextEvent(&lending) else { return nil }
+        if case .message(let opcode, _, let compressed) = event, case .lent(let payload) = lending {
             return .message(opcode, payload, compressed: compressed)
         }
         return .other(event)
@@ -203,7 +207,7 @@ public struct WebSocketSession: Sendable {
     /// payload of a message still being assembled. 0 for an idle session, which then holds no
     /// heap storage for input.
     public var bufferedByteCount: Int {
-        (borrowed?.count ?? buffer.count) - readIndex + messageBytes.count
+        (borrowed.baseAddress != nil ? borrowed.count : buffer.count) - readIndex + messageBytes.count
     }
 
     // MARK: Closing
@@ -235,7 +239,7 @@ public struct WebSocketSession: Sendable {
     // MARK: Parsing
 
     /// Parses frames from `bytes[readIndex...]` until one produces an event or input runs out.
-    private mutating func advance(in bytes: UnsafeMutableRawBufferPointer) -> WebSocketEvent? {
+    private mutating func advance(in bytes: UnsafeMutableRawBufferPointer, _ lending: inout Lending) -> WebSocketEvent? {
         while true {
             switch readPhase {
             case .header:
@@ -292,7 +296,7 @@ public struct WebSocketSession: Sendable {
                     return nil
                 }
                 readPhase = .header
-                if frame.fin { return completeMessage(lastPiece: payload) }
+                if frame.fin { return completeMessage(lastPiece: payload, &lending) }
                 messageBytes.append(contentsOf: HTTPSyntax.bytes(payload))
             }
         }
@@ -337,22 +341,23 @@ public struct WebSocketSession: Sendable {
     }
 
     /// Delivers the message whose final frame ended with `lastPiece` (RFC 6455 §5.4, §5.6).
-    private mutating func completeMessage(lastPiece: UnsafeRawBufferPointer) -> WebSocketEvent {
+    private mutating func completeMessage(lastPiece: UnsafeRawBufferPointer, _ lending: inout Lending) -> WebSocketEvent {
         // RFC 6455 §8.1: a text message must not end inside a code point.
         if messageValidatesUTF8 && !validator.isAtCharacterBoundary { return fail(.invalidUTF8) }
-        if lendsPayload {
-            // The payload is lent where it lies: in the input (the caller's bytes, or
-            // `buffer`, kept alive through `lentStorage`), or in the joined fragments.
+        if case .wanted = lending {
+            // Lent where it lies: in the input, or in the joined fragments, whose array
+            // is emptied but kept (its bytes untouched) until the next call.
             if messageBytes.isEmpty {
-                lentPayload = lastPiece
-                lentFromInput = true
+                lending = .lent(lastPiece)
             } else {
                 messageBytes.append(contentsOf: HTTPSyntax.bytes(lastPiece))
-                lentStorage = messageBytes
-                lentPayload = lentStorage.withUnsafeBytes { $0 }
+                lending = .lent(messageBytes.withUnsafeBytes { $0 })
+                messageBytes.removeAll(keepingCapacity: true)
             }
             let event = WebSocketEvent.message(messageOpcode ?? .binary, [], compressed: messageCompressed)
+            let joined = messageBytes
             resetMessage()
+            messageBytes = joined
             return event
         }
         let payload: [UInt8]
@@ -429,7 +434,7 @@ public struct WebSocketSession: Sendable {
     private mutating func stop() {
         state = .closed
         buffer = []
-        borrowed = nil
+        borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         readIndex = 0
         readPhase = .header
         resetMessage()
@@ -457,7 +462,7 @@ public struct WebSocketSession: Sendable {
     }
 
     /// The capacity of every internal array, to check that idle sessions hold no storage.
-    var storageCapacity: Int { buffer.capacity + messageBytes.capacity + outbound.capacity + lentStorage.capacity }
+    var storageCapacity: Int { buffer.capacity + messageBytes.capacity + outbound.capacity }
 
     private mutating func releaseIfConsumed() {
         ReceiveBufferPolicy.releaseIfConsumed(&buffer, &readIndex)

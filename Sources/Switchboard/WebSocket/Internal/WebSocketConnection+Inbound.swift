@@ -68,9 +68,9 @@ extension WebSocketConnection {
                 // Not produced by nextLentEvent; handled for completeness.
                 if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, budget: &budget) }) { break events }
             case .ping(let payload):
-                sink?.ping(payload)
+                sink.ping(self, payload)
             case .pong(let payload):
-                sink?.pong(payload)
+                sink.pong(self, payload)
             case .closed(let code, let reason):
                 apply(.handshakeCompleted(code, reason: reason))
             case .failed(let code, let reason):
@@ -94,7 +94,7 @@ extension WebSocketConnection {
         timers.messageArrived(now: tcp.loop.now)
         context.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
         budget -= max(payload.count, Self.turnCostPerMessage)
-        sink?.message(payload, isText: isText)
+        sink.message(self, payload, isText: isText)
         if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
             yieldTurn()
             return false

@@ -20,9 +20,15 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     let context: LoopContext
     // Loop-confined: exclusivity checks skipped on the hot path.
     @exclusivity(unchecked) var session: WebSocketSession
-    @exclusivity(unchecked) var sink: (any WebSocketEventSink)?
+    /// The route's handler, shared by all its connections.
+    var sink: WebSocketEventSink { settings.sink }
     /// permessage-deflate, when the handshake agreed on it.
     let deflate: ConnectionDeflate?
+    /// What `authenticate` attached, boxed; nil for `Void`, which needs no
+    /// storage (`userData(as:)`).
+    let userDataBox: AnyObject?
+    /// The agreed subprotocol's place in the route's list; `UInt16.max`: none.
+    let subprotocolIndex: UInt16
 
     let openFlag = Atomic<Bool>(true)
     let dropped = Atomic<Int>(0)
@@ -35,12 +41,17 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// Heartbeat, pong, idle, write stall and close timeouts, as a value.
     @exclusivity(unchecked) var timers: WebSocketTimers
 
-    init(tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil) {
+    init(
+        tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil,
+        userDataBox: AnyObject? = nil, subprotocol: String? = nil
+    ) {
         let configuration = settings.configuration
         self.tcp = tcp
         self.settings = settings
         self.context = context
         self.deflate = deflate
+        self.userDataBox = userDataBox
+        subprotocolIndex = subprotocol.flatMap { configuration.subprotocols.firstIndex(of: $0) }.map { UInt16(clamping: $0) } ?? .max
         session = WebSocketSession(
             configuration: WebSocketWireConfiguration(
                 maxMessageSize: configuration.maxMessageSize,
@@ -51,6 +62,21 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     }
 
     var isOpen: Bool { openFlag.load(ordering: .relaxed) }
+
+    /// The user data of a `WebSocket<Value>` over this connection.
+    func userData<Value: Sendable>(as type: Value.Type) -> Value {
+        guard let userDataBox else { return unsafeBitCast((), to: Value.self) }  // Void
+        return unsafeDowncast(userDataBox, to: UserDataBox<Value>.self).value
+    }
+
+    /// The boxed form of `userData` (nil for `Void`).
+    static func box<Value: Sendable>(_ userData: Value) -> AnyObject? {
+        Value.self == Void.self ? nil : UserDataBox(userData)
+    }
+
+    var subprotocol: String? {
+        subprotocolIndex == .max ? nil : configuration.subprotocols[Int(subprotocolIndex)]
+    }
     var droppedMessageCount: Int { dropped.load(ordering: .relaxed) }
 
     /// Takes the connection over from the HTTP handler; `initialBytes` are
@@ -59,7 +85,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         tcp.replaceDelegate(with: self)
         context.webSocketOpened()
         context.counts.add(1, .opened, route: settings.metricsIndex)
-        sink?.open()
+        sink.open(self)
         // The handler may have closed it in onOpen.
         if !initialBytes.isEmpty, lifecycle.phase != .ended {
             initialBytes.withUnsafeBytes { session.receive($0) }
@@ -73,6 +99,8 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     var inputAfterClose: UInt32 = 0
     /// Whether the connection may be in the hub's tables.
     var hasSubscriptions = false
+    /// The handler has heard `onClose`: nothing reaches it any more.
+    @exclusivity(unchecked) var isFinished = false
     /// Delivery was left for a later turn of the loop (`yieldTurn`).
     var isYielding = false
 
@@ -128,15 +156,15 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     /// does not wait for the TCP connection to finish closing (up to its
     /// linger time), so a chat's "left" notice goes out at once.
     func finish() {
-        guard let sink else { return }
+        guard !isFinished else { return }
+        isFinished = true
         if hasSubscriptions {
             context.pubsub.hub.unsubscribeAll(self, onLoop: tcp.loop.index)
             context.forgetHistoryMarks(of: self)
         }
         hasSubscriptions = false
-        self.sink = nil  // breaks the connection → sink → socket → connection cycle
         let code = lifecycle.closeCodeForHandler
-        sink.closed(code: code, reason: lifecycle.reasonForHandler)
+        sink.closed(self, code: code, reason: lifecycle.reasonForHandler)
         context.counts.closed(code: code.rawValue, route: settings.metricsIndex)
         // Counted as closed once the handler has run: a stopping server
         // waits for it, so what onClose publishes still reaches a backplane.

@@ -1,23 +1,48 @@
 import SwitchboardWire
 
-/// Delivers a connection's events to a typed handler.
-protocol WebSocketEventSink: AnyObject {
-    func open()
+/// Delivers the events of a route's connections to its typed handler. One
+/// per route (in its `WebSocketSettings`), so a connection holds no handler
+/// and no adapter of its own; subclassed once, by `HandlerSink`.
+class WebSocketEventSink: @unchecked Sendable {
+    func open(_ connection: WebSocketConnection) {}
     /// A text or binary message whose bytes are valid during the call only.
-    func message(_ bytes: UnsafeRawBufferPointer, isText: Bool)
-    func ping(_ payload: [UInt8])
-    func pong(_ payload: [UInt8])
-    func closed(code: WebSocketCloseCode, reason: String)
+    func message(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer, isText: Bool) {}
+    func ping(_ connection: WebSocketConnection, _ payload: [UInt8]) {}
+    func pong(_ connection: WebSocketConnection, _ payload: [UInt8]) {}
+    func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode, reason: String) {}
 }
 
-/// The socket itself delivers its events to its handler: one object per
-/// connection fewer than a separate adapter.
-extension WebSocket: WebSocketEventSink {
-    func open() { handler.onOpen(self) }
-    func message(_ bytes: UnsafeRawBufferPointer, isText: Bool) {
-        handler.onMessage(self, unsafe RawSpan(_unsafeBytes: bytes), isText: isText)
+/// A route's handler, called with the connection as its `WebSocket`.
+final class HandlerSink<Handler: WebSocketHandler>: WebSocketEventSink, @unchecked Sendable {
+    let handler: Handler
+
+    init(_ handler: Handler) {
+        self.handler = handler
     }
-    func ping(_ payload: [UInt8]) { handler.onPing(self, payload) }
-    func pong(_ payload: [UInt8]) { handler.onPong(self, payload) }
-    func closed(code: WebSocketCloseCode, reason: String) { handler.onClose(self, code: code, reason: reason) }
+
+    override func open(_ connection: WebSocketConnection) {
+        handler.onOpen(WebSocket(connection))
+    }
+
+    override func message(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer, isText: Bool) {
+        handler.onMessage(WebSocket(connection), unsafe RawSpan(_unsafeBytes: bytes), isText: isText)
+    }
+
+    override func ping(_ connection: WebSocketConnection, _ payload: [UInt8]) {
+        handler.onPing(WebSocket(connection), payload)
+    }
+
+    override func pong(_ connection: WebSocketConnection, _ payload: [UInt8]) {
+        handler.onPong(WebSocket(connection), payload)
+    }
+
+    override func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode, reason: String) {
+        handler.onClose(WebSocket(connection), code: code, reason: reason)
+    }
+}
+
+/// A connection's user data when it is not `Void` (which needs no storage).
+final class UserDataBox<Value: Sendable>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -92,14 +92,11 @@ struct AcceptedUpgrade {
     func open<Handler: WebSocketHandler>(
         _ handler: Handler, userData: Handler.UserData, bufferedBytes: [UInt8]? = nil, hostWroteResponse: Bool = false
     ) {
-        let socket = WebSocketConnection(tcp: connection, settings: settings, context: context, deflate: deflate)
-        socket.sink = WebSocket(
-            userData: userData,
-            subprotocol: accept.subprotocol,
-            remoteAddress: request.remoteAddress,
-            connection: socket,
-            handler: handler
-        )
+        // The handler is the route's (`settings.sink`); the connection
+        // keeps the user data and which subprotocol was agreed.
+        let socket = WebSocketConnection(
+            tcp: connection, settings: settings, context: context, deflate: deflate,
+            userDataBox: WebSocketConnection.box(userData), subprotocol: accept.subprotocol)
         if !hostWroteResponse {
             var head: [UInt8] = []
             head.reserveCapacity(160)
@@ -174,7 +171,8 @@ extension Router {
             }
             return WebSocketOpener { upgrade in upgrade.open(handler, userData: userData, hostWroteResponse: true) }
         }
-        let settings = WebSocketSettings(configuration, pattern: pattern, metricsIndex: registerWebSocketRoute(pattern))
+        let settings = WebSocketSettings(
+            configuration, pattern: pattern, metricsIndex: registerWebSocketRoute(pattern), sink: HandlerSink(handler))
         let route = WebSocketRoute(settings: settings, authenticateAndOpen: { upgrade in
             switch authentication {
             case .onLoop(let authenticate):
@@ -210,8 +208,11 @@ final class WebSocketSettings: Sendable {
     let metricsIndex: Int
     /// The route's pattern, for metrics labels and log lines.
     let pattern: String
-    init(_ configuration: WebSocketConfiguration, pattern: String, metricsIndex: Int) {
+    /// The route's handler, for every connection of the route.
+    let sink: WebSocketEventSink
+    init(_ configuration: WebSocketConfiguration, pattern: String, metricsIndex: Int, sink: WebSocketEventSink) {
         self.configuration = configuration
+        self.sink = sink
         self.pattern = pattern
         self.metricsIndex = metricsIndex
         acceptPolicy = WebSocketAcceptPolicy(
