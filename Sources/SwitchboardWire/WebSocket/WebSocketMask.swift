@@ -36,9 +36,18 @@ struct WebSocketMaskingKey: Sendable, Hashable {
         // Eight key bytes in memory order starting at `phase`; 8 is a multiple of 4, so the
         // same word lines up with every 8-byte step.
         var pattern: UInt64 = 0
+        #if _endian(little)
+        // The key bytes in memory order (key byte 0 at the lowest address),
+        // turned so that key byte `phase` comes first, twice.
+        let memoryOrder = value.byteSwapped
+        let shift = UInt32(phase &* 8)
+        let turned = shift == 0 ? memoryOrder : memoryOrder >> shift | memoryOrder << (32 &- shift)
+        pattern = UInt64(turned) | UInt64(turned) << 32
+        #else
         withUnsafeMutableBytes(of: &pattern) { word in
             for index in 0..<8 { word[index] = self[(phase &+ index) & 3] }
         }
+        #endif
         var index = 0
         while count &- index >= 8 {
             let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)

@@ -150,7 +150,7 @@ public struct WebSocketSession: Sendable {
 
     private mutating func nextEvent(_ lending: inout Lending) -> WebSocketEvent? {
         // What the previous event lent is released now (see `nextLentEvent()`).
-        if messageBytes.isEmpty { messageBytes = [] }
+        if messageBytes.isEmpty, messageBytes.capacity > 0 { messageBytes = [] }
         guard state != .closed else { return nil }
         if borrowed.baseAddress != nil {
             let event = advance(in: borrowed, &lending)
@@ -250,6 +250,8 @@ public struct WebSocketSession: Sendable {
                 // The first two bytes settle every rule but the length ones: fail before the
                 // rest of the header arrives.
                 if let violation = checkFirstHeaderBytes(first, second) { return fail(violation) }
+                // The common frame, a whole small message in one piece, takes a shorter way.
+                if let event = singleFrameMessage(in: bytes, first, second, &lending) { return event }
                 guard
                     let header = WebSocketFrameHeader.decode(UnsafeRawBufferPointer(rebasing: bytes[readIndex...])),
                     let maskingKey = header.maskingKey
@@ -300,6 +302,36 @@ public struct WebSocketSession: Sendable {
                 messageBytes.append(contentsOf: HTTPSyntax.bytes(payload))
             }
         }
+    }
+
+    /// A whole message in one final, masked frame of at most 125 bytes, all in `bytes`, with
+    /// no message in progress (checked already: `checkFirstHeaderBytes` refuses a new data
+    /// frame inside one): unmasked, validated and delivered without the frame-by-frame state
+    /// the general path keeps. Nil for any other frame, which the general path takes.
+    @inline(__always)
+    private mutating func singleFrameMessage(
+        in bytes: UnsafeMutableRawBufferPointer, _ first: UInt8, _ second: UInt8, _ lending: inout Lending
+    ) -> WebSocketEvent? {
+        let opcode = WebSocketOpcode(uncheckedRawValue: first & 0x0F)
+        let length = Int(second & 0x7F)
+        guard first & 0x80 != 0, opcode == .text || opcode == .binary, length <= 125,
+              bytes.count - readIndex >= 6 + length, length <= configuration.maxMessageSize
+        else { return nil }
+        let compressed = first & 0x40 != 0
+        let maskingKey = WebSocketMaskingKey(bytes: UnsafeRawBufferPointer(bytes), at: readIndex + 2)
+        let start = readIndex + 6
+        let payload = UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)])
+        maskingKey.apply(to: payload)
+        // RFC 6455 §5.6, §8.1: text is UTF-8; compressed text is validated once inflated.
+        if opcode == .text, !compressed, !UTF8Validator.isValid(UnsafeRawBufferPointer(payload)) {
+            return fail(.invalidUTF8)
+        }
+        readIndex = start + length
+        if case .wanted = lending {
+            lending = .lent(UnsafeRawBufferPointer(payload))
+            return .message(opcode, [], compressed: compressed)
+        }
+        return .message(opcode, Array(HTTPSyntax.bytes(UnsafeRawBufferPointer(payload))), compressed: compressed)
     }
 
     /// The frame rules decided by the first two header bytes (RFC 6455 §5.1, §5.2, §5.4, §5.5),

@@ -91,10 +91,14 @@ extension WebSocketConnection {
     /// Hands one message to the handler and charges the turn's budget;
     /// returns `false` when the turn was yielded (stop delivering).
     func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, budget: inout Int) -> Bool {
-        timers.messageArrived(now: tcp.loop.now)
-        context.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
+        timers.messageArrived(now: Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef { $0.loop.now })
+        Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
+            $0.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
+        }
         budget -= max(payload.count, Self.turnCostPerMessage)
-        sink.message(self, payload, isText: isText)
+        // The route's sink lives as long as the route, which outlives its
+        // connections: called without a retain and a release per message.
+        Unmanaged.passUnretained(settings.sink)._withUnsafeGuaranteedRef { $0.message(self, payload, isText: isText) }
         if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
             yieldTurn()
             return false

@@ -60,7 +60,10 @@ extension WebSocketConnection {
             return admit(size) { writeCompressed(opcode, payload, deflate, compression, plain: nil) }
         }
         return admit(size) {
-            tcp.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+            // `tcp` lives as long as this connection: no retain per message.
+            Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef {
+                _ = $0.write(count: size) { WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: $0) }
+            }
         }
     }
 
@@ -112,7 +115,9 @@ extension WebSocketConnection {
             }
             return .dropped
         }
-        context.counts.add(message: size, .messagesSent, .bytesSent, route: settings.metricsIndex)
+        Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
+            $0.counts.add(message: size, .messagesSent, .bytesSent, route: settings.metricsIndex)
+        }
         write()
         // A write stall's deadline is armed when a flush leaves bytes
         // behind (`connectionWriteDidBlock`), not here: nearly every write
