@@ -21,6 +21,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "Echo",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Switchboard", package: "Switchboard"),
+            ],
+            path: "Benchmarks/Echo",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "Publish",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -43,7 +43,7 @@ public struct WebSocketAccept: Sendable {
         Self.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", to: &buffer)
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: WebSocketHandshake.acceptValueLength))
-        buffer.withUnsafeMutableBytes { bytes in
+        _ = buffer.withUnsafeMutableBytes { bytes in
             WebSocketHandshake.writeAcceptValue(
                 forKey: key, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]))
         }
