@@ -270,8 +270,10 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             loop.readingConnection = nil
         } else if count == 0 {
             isReading = false  // nothing more will come
-            updatePolling()
             apply(.endOfInput)
+            // Unless that closed the connection (whose close stops the poll
+            // anyway: one system call fewer), stop watching for input.
+            updatePolling()
         } else if count != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(count)))
         }
