@@ -9,7 +9,7 @@ import TestSupport
 struct DeadlineSetModelTests {
     final class Member: DeadlineMember {
         let id: Int
-        var deadlineSlot = -1
+        var deadlineSlot: Int32 = -1
         var deadline: UInt64?
         var onPassed: (Member) -> Void = { _ in }
         private(set) var passedCount = 0
@@ -72,7 +72,7 @@ struct DeadlineSetModelTests {
             }
             let tracked = Set(set.members.map(\.id))
             #expect(tracked == model, "step \(step)")
-            #expect(set.members.enumerated().allSatisfy { $0.element.deadlineSlot == $0.offset }, "step \(step)")
+            #expect(set.members.enumerated().allSatisfy { Int($0.element.deadlineSlot) == $0.offset }, "step \(step)")
             #expect(members.allSatisfy { model.contains($0.id) || $0.deadlineSlot == -1 }, "step \(step)")
         }
     }

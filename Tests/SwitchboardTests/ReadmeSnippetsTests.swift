@@ -17,6 +17,12 @@ private struct Chat: WebSocketHandler {
     func onClose(_ socket: WebSocket<String>, code: WebSocketCloseCode, reason: String) {}
 }
 
+private struct LentEcho: WebSocketHandler {
+    func onMessage(_ socket: WebSocket<Void>, _ bytes: RawSpan, isText: Bool) {
+        if isText { socket.send(utf8Text: bytes) } else { socket.send(binary: bytes) }
+    }
+}
+
 private struct Feed: WebSocketHandler {
     func onOpen(_ socket: WebSocket<Void>) { socket.subscribe("prices") }
 }

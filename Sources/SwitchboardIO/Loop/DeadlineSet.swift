@@ -3,7 +3,7 @@
 /// deadline passes.
 protocol DeadlineMember: AnyObject {
     /// The member's index in the set, or -1 when it is not in it.
-    var deadlineSlot: Int { get set }
+    var deadlineSlot: Int32 { get set }
     var deadline: UInt64? { get }
     func deadlinePassed()
 }
@@ -20,18 +20,18 @@ final class DeadlineSet<Member: DeadlineMember> {
     /// Adds `member`, or keeps it with whatever deadline it has now.
     func track(_ member: Member) {
         guard member.deadlineSlot < 0 else { return }
-        member.deadlineSlot = members.count
+        member.deadlineSlot = Int32(members.count)
         members.append(member)
     }
 
     /// Removes `member` (swap-remove, O(1)).
     func untrack(_ member: Member) {
-        let slot = member.deadlineSlot
+        let slot = Int(member.deadlineSlot)
         guard slot >= 0 else { return }
         let last = members.removeLast()
         if slot < members.count {
             members[slot] = last
-            last.deadlineSlot = slot
+            last.deadlineSlot = Int32(slot)
         }
         member.deadlineSlot = -1
     }

@@ -49,8 +49,9 @@ public struct WebSocketSession: Sendable {
         /// Payload bytes not yet read.
         var remaining: Int
         var maskingKey: WebSocketMaskingKey
-        /// Payload bytes already unmasked, so the next piece starts at the right key byte.
-        var keyOffset: Int
+        /// Payload bytes already unmasked, modulo 256 (only the position modulo 4
+        /// matters), so the next piece starts at the right key byte.
+        var keyOffset: UInt8
         /// Whether the frame ends its message.
         var fin: Bool
     }
@@ -285,10 +286,10 @@ public struct WebSocketSession: Sendable {
                 let take = min(frame.remaining, bytes.count - readIndex)
                 guard take > 0 || frame.remaining == 0 else { return nil }
                 let chunk = UnsafeMutableRawBufferPointer(rebasing: bytes[readIndex..<(readIndex + take)])
-                frame.maskingKey.apply(to: chunk, keyOffset: frame.keyOffset)
+                frame.maskingKey.apply(to: chunk, keyOffset: Int(frame.keyOffset))
                 readIndex += take
                 frame.remaining -= take
-                frame.keyOffset &+= take
+                frame.keyOffset &+= UInt8(truncatingIfNeeded: take)  // only its value mod 4 matters
                 let payload = UnsafeRawBufferPointer(chunk)
                 // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8, not at the end.
                 if messageValidatesUTF8 && !validator.validate(payload) { return fail(.invalidUTF8) }

@@ -107,7 +107,7 @@ extension WebSocketConnection {
         if queued + size > configuration.maxQueuedBytes, queued > 0 {
             switch configuration.slowConsumerPolicy.kind {
             case .drop:
-                dropped.add(1, ordering: .relaxed)
+                dropped.wrappingAdd(1, ordering: .relaxed)
                 context.counts.add(1, .slowConsumerDrops, route: settings.metricsIndex)
             case .close:
                 context.counts.add(1, .slowConsumerCloses, route: settings.metricsIndex)

@@ -31,7 +31,9 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     let subprotocolIndex: UInt16
 
     let openFlag = Atomic<Bool>(true)
-    let dropped = Atomic<Int>(0)
+    /// Messages dropped for a slow consumer (`UInt32`: with the flag above
+    /// it fits in one word of the connection).
+    let dropped = Atomic<UInt32>(0)
 
     /// Every way this WebSocket can end goes through `apply(_:)`. Like the
     /// session and the timers, read on every message: loop-confined, so
@@ -77,7 +79,7 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     var subprotocol: String? {
         subprotocolIndex == .max ? nil : configuration.subprotocols[Int(subprotocolIndex)]
     }
-    var droppedMessageCount: Int { dropped.load(ordering: .relaxed) }
+    var droppedMessageCount: Int { Int(dropped.load(ordering: .relaxed)) }
 
     /// Takes the connection over from the HTTP handler; `initialBytes` are
     /// what the client sent after its upgrade request.

@@ -57,7 +57,15 @@ struct WebSocketLifecycle {
     private(set) var phase = Phase.open
     /// The code the handler hears: ours or the peer's; nil means 1006.
     private(set) var code: WebSocketCloseCode?
-    private(set) var reason = ""
+    /// The close reason, boxed: most closes have none, and an open
+    /// connection should not carry an empty `String` (16 bytes) for it.
+    private var reasonBox: ReasonBox?
+    var reason: String { reasonBox?.text ?? "" }
+
+    private final class ReasonBox: Sendable {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
 
     /// Whether the handler's close code is 1006 (abnormal closure).
     var closeCodeForHandler: WebSocketCloseCode { code ?? .abnormalClosure }
@@ -99,6 +107,6 @@ struct WebSocketLifecycle {
 
     private mutating func record(_ code: WebSocketCloseCode, _ reason: String) {
         self.code = code
-        self.reason = reason
+        reasonBox = reason.isEmpty ? nil : ReasonBox(reason)
     }
 }
