@@ -120,26 +120,38 @@ struct SHA1: Sendable {
             var c = h2
             var d = h3
             var e = h4
-            @inline(__always)
-            func schedule(_ t: Int) -> UInt32 {
-                if t < 16 { return w[t] }
-                let word = Self.rotateLeft(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[t & 15], 1)
+            // Four loops of twenty rounds, one per round function, written
+            // out without helpers: the five working variables stay in
+            // registers (closures capturing them kept them in memory).
+            for t in 0..<20 {
+                let word: UInt32
+                if t < 16 {
+                    word = w[t]
+                } else {
+                    word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
+                    w[t & 15] = word
+                }
+                let temp = Self.rotateLeft(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5A82_7999 &+ word
+                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            }
+            for t in 20..<40 {
+                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
                 w[t & 15] = word
-                return word
+                let temp = Self.rotateLeft(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ED9_EBA1 &+ word
+                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
             }
-            @inline(__always)
-            func round(_ f: UInt32, _ k: UInt32, _ word: UInt32) {
-                let temp = Self.rotateLeft(a, 5) &+ f &+ e &+ k &+ word
-                e = d
-                d = c
-                c = Self.rotateLeft(b, 30)
-                b = a
-                a = temp
+            for t in 40..<60 {
+                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
+                w[t & 15] = word
+                let temp = Self.rotateLeft(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8F1B_BCDC &+ word
+                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
             }
-            for t in 0..<20 { round((b & c) | (~b & d), 0x5A82_7999, schedule(t)) }
-            for t in 20..<40 { round(b ^ c ^ d, 0x6ED9_EBA1, schedule(t)) }
-            for t in 40..<60 { round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, schedule(t)) }
-            for t in 60..<80 { round(b ^ c ^ d, 0xCA62_C1D6, schedule(t)) }
+            for t in 60..<80 {
+                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
+                w[t & 15] = word
+                let temp = Self.rotateLeft(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xCA62_C1D6 &+ word
+                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            }
             h0 &+= a
             h1 &+= b
             h2 &+= c
@@ -150,6 +162,7 @@ struct SHA1: Sendable {
 
     @inline(__always)
     private static func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
-        (value << count) | (value >> (32 - count))
+        // Masking shifts: one instruction each, no check for overshifting.
+        (value &<< count) | (value &>> (32 &- count))
     }
 }
