@@ -168,6 +168,29 @@ struct WebSocketFragmentationTests {
         #expect(runEverySplit(input).events == [binaryMessage(first + second)])
     }
 
+    @Test("a session copied in the middle of a message is a value: each copy completes its own")
+    func copiedMidMessage() {
+        var original = WebSocketSession()
+        original.receive(clientFrame(.binary, [1, 2, 3], fin: false) + Array(clientFrame(.continuation, [4, 5, 6], fin: false).prefix(5)))
+        #expect(original.nextEvent() == nil)
+        var copy = original
+        // The rest of the second fragment, then different endings.
+        let rest = Array(clientFrame(.continuation, [4, 5, 6], fin: false).dropFirst(5))
+        original.receive(rest + clientFrame(.continuation, [7]))
+        copy.receive(rest + clientFrame(.continuation, [8, 9]))
+        #expect(original.nextEvent() == binaryMessage([1, 2, 3, 4, 5, 6, 7]))
+        #expect(copy.nextEvent() == binaryMessage([1, 2, 3, 4, 5, 6, 8, 9]))
+        #expect(original.storageCapacity == 0 && copy.storageCapacity == 0)
+    }
+
+    @Test("whole frames with a 16-bit length in one receive, text and binary, at every split")
+    func mediumFrames() {
+        let text = String(repeating: "é", count: 200)
+        let binary = [UInt8].pattern(count: 1_000)
+        let input = clientFrame(.text, text: text) + clientFrame(.binary, binary)
+        #expect(runEverySplit(input).events == [textMessage(text), binaryMessage(binary)])
+    }
+
     @Test("many small frames in one receive are as many events")
     func manySmallFrames() {
         var input: [UInt8] = []

@@ -69,8 +69,6 @@ public struct WebSocketSession: Sendable {
     /// when there are none. Not optional: an idle connection pays 16 bytes for it, not 24.
     nonisolated(unsafe) private var borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
-    private var readPhase = ReadPhase.header
-
     /// Whether a completed message's payload is lent where it lies, and where.
     private enum Lending {
         case off
@@ -78,15 +76,79 @@ public struct WebSocketSession: Sendable {
         case lent(UnsafeRawBufferPointer)
     }
 
-    /// The data message in progress: its opcode (nil when none), whether it is compressed,
-    /// the payload length announced by its frames so far, the payload bytes read so far
-    /// when it spans frames or receives, and whether its text is being validated.
-    private var messageOpcode: WebSocketOpcode?
-    private var messageCompressed = false
-    private var messageLength = 0
-    private var messageBytes: [UInt8] = []
-    private var messageValidatesUTF8 = false
-    private var validator = UTF8Validator()
+    /// The frame being read and the data message in progress, out of line: allocated only
+    /// while one is incomplete (a frame spanning receives, a fragmented message, a frame
+    /// longer than `singleFrameMessage` takes), so an idle session holds 8 bytes for it,
+    /// not ~45. Copied on write: a session stays a value.
+    private struct Progress {
+        var readPhase = ReadPhase.header
+        /// The data message's opcode (nil when none), whether it is compressed, the payload
+        /// length announced by its frames so far, the payload bytes read so far when it
+        /// spans frames or receives, and whether its text is being validated.
+        var messageOpcode: WebSocketOpcode?
+        var messageCompressed = false
+        var messageLength = 0
+        var messageBytes: [UInt8] = []
+        var messageValidatesUTF8 = false
+        var validator = UTF8Validator()
+
+        var isIdle: Bool {
+            if case .header = readPhase, messageOpcode == nil, messageBytes.capacity == 0 { return true }
+            return false
+        }
+    }
+
+    private final class ProgressBox: @unchecked Sendable {
+        @exclusivity(unchecked) var value: Progress
+        init(_ value: Progress) { self.value = value }
+    }
+
+    private var progressBox: ProgressBox?
+
+    /// The progress to change: made when there is none, copied when another copy of the
+    /// session shares it.
+    private mutating func progressToChange() -> ProgressBox {
+        if progressBox == nil {
+            progressBox = ProgressBox(Progress())
+        } else if !isKnownUniquelyReferenced(&progressBox) {
+            progressBox = ProgressBox(progressBox!.value)
+        }
+        return progressBox!
+    }
+
+    /// Lets go of the progress once nothing is in it.
+    private mutating func releaseProgressIfIdle() {
+        if let box = progressBox, box.value.isIdle { progressBox = nil }
+    }
+
+    private var readPhase: ReadPhase {
+        get { progressBox?.value.readPhase ?? .header }
+        set { progressToChange().value.readPhase = newValue }
+    }
+    private var messageOpcode: WebSocketOpcode? {
+        get { progressBox?.value.messageOpcode }
+        set { progressToChange().value.messageOpcode = newValue }
+    }
+    private var messageCompressed: Bool {
+        get { progressBox?.value.messageCompressed ?? false }
+        set { progressToChange().value.messageCompressed = newValue }
+    }
+    private var messageLength: Int {
+        get { progressBox?.value.messageLength ?? 0 }
+        set { progressToChange().value.messageLength = newValue }
+    }
+    private var messageBytes: [UInt8] {
+        get { progressBox?.value.messageBytes ?? [] }
+        _modify { yield &progressToChange().value.messageBytes }
+    }
+    private var messageValidatesUTF8: Bool {
+        get { progressBox?.value.messageValidatesUTF8 ?? false }
+        set { progressToChange().value.messageValidatesUTF8 = newValue }
+    }
+    private var validator: UTF8Validator {
+        get { progressBox?.value.validator ?? UTF8Validator() }
+        _modify { yield &progressToChange().value.validator }
+    }
 
     /// Frames the session itself sends, in order.
     private var outbound: [UInt8] = []
@@ -151,7 +213,10 @@ public struct WebSocketSession: Sendable {
 
     private mutating func nextEvent(_ lending: inout Lending) -> WebSocketEvent? {
         // What the previous event lent is released now (see `nextLentEvent()`).
-        if messageBytes.isEmpty, messageBytes.capacity > 0 { messageBytes = [] }
+        if let box = progressBox {
+            if box.value.messageBytes.isEmpty, box.value.messageBytes.capacity > 0 { messageBytes = [] }
+            releaseProgressIfIdle()
+        }
         guard state != .closed else { return nil }
         if borrowed.baseAddress != nil {
             let event = advance(in: borrowed, &lending)
@@ -305,22 +370,30 @@ public struct WebSocketSession: Sendable {
         }
     }
 
-    /// A whole message in one final, masked frame of at most 125 bytes, all in `bytes`, with
-    /// no message in progress (checked already: `checkFirstHeaderBytes` refuses a new data
-    /// frame inside one): unmasked, validated and delivered without the frame-by-frame state
-    /// the general path keeps. Nil for any other frame, which the general path takes.
+    /// A whole message in one final, masked frame of at most 65,535 bytes (a 7- or 16-bit
+    /// length), all in `bytes`, with no message in progress (checked already:
+    /// `checkFirstHeaderBytes` refuses a new data frame inside one): unmasked, validated and
+    /// delivered without the frame-by-frame state the general path keeps out of line. Nil
+    /// for any other frame, which the general path takes.
     @inline(__always)
     private mutating func singleFrameMessage(
         in bytes: UnsafeMutableRawBufferPointer, _ first: UInt8, _ second: UInt8, _ lending: inout Lending
     ) -> WebSocketEvent? {
         let opcode = WebSocketOpcode(uncheckedRawValue: first & 0x0F)
-        let length = Int(second & 0x7F)
-        guard first & 0x80 != 0, opcode == .text || opcode == .binary, length <= 125,
-              bytes.count - readIndex >= 6 + length, length <= configuration.maxMessageSize
-        else { return nil }
+        guard first & 0x80 != 0, opcode == .text || opcode == .binary else { return nil }
+        var length = Int(second & 0x7F)
+        var headerSize = 6
+        if length == 126 {
+            guard bytes.count - readIndex >= 4 else { return nil }
+            length = Int(bytes[readIndex + 2]) << 8 | Int(bytes[readIndex + 3])
+            headerSize = 8
+        } else if length == 127 {
+            return nil
+        }
+        guard bytes.count - readIndex >= headerSize + length, length <= configuration.maxMessageSize else { return nil }
         let compressed = first & 0x40 != 0
-        let maskingKey = WebSocketMaskingKey(bytes: UnsafeRawBufferPointer(bytes), at: readIndex + 2)
-        let start = readIndex + 6
+        let maskingKey = WebSocketMaskingKey(bytes: UnsafeRawBufferPointer(bytes), at: readIndex + headerSize - 4)
+        let start = readIndex + headerSize
         let payload = UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + length)])
         maskingKey.apply(to: payload)
         // RFC 6455 §5.6, §8.1: text is UTF-8; compressed text is validated once inflated.
@@ -469,17 +542,14 @@ public struct WebSocketSession: Sendable {
         buffer = []
         borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         readIndex = 0
-        readPhase = .header
-        resetMessage()
+        progressBox = nil  // the frame being read and the message in progress
     }
 
+    /// Forgets the message just completed. Only between frames (the frame being read is
+    /// part of the progress too): the progress goes as a whole.
     private mutating func resetMessage() {
-        messageOpcode = nil
-        messageCompressed = false
-        messageLength = 0
-        messageBytes = []
-        messageValidatesUTF8 = false
-        validator.reset()
+        assert({ if case .header = readPhase { true } else { false } }())
+        progressBox = nil
     }
 
     // MARK: Buffers
