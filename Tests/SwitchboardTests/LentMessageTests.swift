@@ -14,13 +14,14 @@ struct LentMessageTests {
     }
 
     @Test("whole, fragmented, large, burst and compressed messages echo exactly", arguments: [false, true])
-    func echoFromLentBytes(compressed: Bool) throws {
+    func echoFromLentBytes(compressed: Bool) async throws {
         let configuration = WebSocketConfiguration(
             origins: .any, maxMessageSize: 1 << 20, compression: compressed ? WebSocketCompression() : nil)
-        try withServer(loops: 1, routes: { $0.webSocket("/lent", configuration: configuration, handler: LentEcho()) }) { _, port in
+        try await withServer(loops: 1, routes: { $0.webSocket("/lent", configuration: configuration, handler: LentEcho()) }) { _, port in
             var arguments = ["python3", clientsFolder + "/lent_echo_client.py", "\(port)"]
             if compressed { arguments.append("compress") }
-            let result = try runClient(arguments)
+            // The client runs on a thread of its own, not one of the cooperative pool's.
+            let result = try await onOwnThread { [arguments] in try runClient(arguments) }
             #expect(result.status == 0, "\(result.output)")
         }
     }
@@ -33,9 +34,10 @@ struct LentMessageTests {
     }
 
     @Test("the default onMessage hands copies to onText and onBinary")
-    func defaultCopies() throws {
-        try withServer(loops: 1, routes: { $0.webSocket("/lent", configuration: WebSocketConfiguration(origins: .any, maxMessageSize: 1 << 20), handler: CopyingEcho()) }) { _, port in
-            let result = try runClient(["python3", clientsFolder + "/lent_echo_client.py", "\(port)"])
+    func defaultCopies() async throws {
+        let configuration = WebSocketConfiguration(origins: .any, maxMessageSize: 1 << 20)
+        try await withServer(loops: 1, routes: { $0.webSocket("/lent", configuration: configuration, handler: CopyingEcho()) }) { _, port in
+            let result = try await onOwnThread { try runClient(["python3", clientsFolder + "/lent_echo_client.py", "\(port)"]) }
             #expect(result.status == 0, "\(result.output)")
         }
     }

@@ -32,7 +32,7 @@ struct WebSocketValueTests {
     }
 
     @Test("user data, subprotocol and peer reach every callback; copies are equal")
-    func valuesReachCallbacks() throws {
+    func valuesReachCallbacks() async throws {
         let seen = Seen()
         let configuration = WebSocketConfiguration(origins: .any, subprotocols: ["v2", "v1"])
         let script = """
@@ -48,10 +48,10 @@ struct WebSocketValueTests {
                     assert (await ws.recv()).startswith("yo nobody known=true"), "second"
             asyncio.run(main())
             """
-        try withServer(loops: 1, routes: { $0.webSocket("/who", configuration: configuration, handler: Reporter(seen: seen)) }) { _, port in
-            let result = try runClient(["python3", "-c", script, "\(port)"])
+        try await withServer(loops: 1, routes: { $0.webSocket("/who", configuration: configuration, handler: Reporter(seen: seen)) }) { _, port in
+            let result = try await onOwnThread { try runClient(["python3", "-c", script, "\(port)"]) }
             #expect(result.status == 0, "\(result.output)")
-            #expect(eventually { seen.lines.withLock { $0.count } == 4 })
+            #expect(await eventually { seen.lines.withLock { $0.count } == 4 })
         }
         #expect(seen.lines.withLock { $0 } == [
             "open ada v1 127.0.0.1", "close ada 1000 known=true 127.0.0.1",
