@@ -3,6 +3,8 @@
 #include <uv.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
 
 /* glibc declares accept4 only under _GNU_SOURCE, which Swift's Glibc module
    is not built with; the function itself is always there. Accepting with
@@ -45,5 +47,52 @@ static inline int switchboard_socket_error(int fd) {
     socklen_t length = sizeof error;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) return -errno;
     return -error;
+}
+/* Connections' sockets are watched by one epoll set per loop, which libuv
+   itself polls (see SocketWatcher.swift). struct epoll_event is packed on
+   x86_64, so Swift only ever sees it through these helpers. */
+enum {
+    SWITCHBOARD_EPOLL_IN = EPOLLIN,
+    SWITCHBOARD_EPOLL_OUT = EPOLLOUT,
+    SWITCHBOARD_EPOLL_ERR = EPOLLERR,
+    SWITCHBOARD_EPOLL_HUP = EPOLLHUP,
+    SWITCHBOARD_EPOLL_ADD = EPOLL_CTL_ADD,
+    SWITCHBOARD_EPOLL_MOD = EPOLL_CTL_MOD,
+    SWITCHBOARD_EPOLL_DEL = EPOLL_CTL_DEL,
+};
+
+static inline int switchboard_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Adds, changes or removes `fd`; `object` comes back with its events.
+   Returns 0 or a negative errno. */
+static inline int switchboard_epoll_control(int epfd, int op, int fd, unsigned events, void *object) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.ptr = object;
+    return epoll_ctl(epfd, op, fd, &event) < 0 ? -errno : 0;
+}
+
+static inline struct epoll_event *switchboard_epoll_events_allocate(int count) {
+    return (struct epoll_event *)calloc((size_t)count, sizeof(struct epoll_event));
+}
+
+/* The ready sockets, without waiting: their count, or a negative errno. */
+static inline int switchboard_epoll_ready(int epfd, struct epoll_event *events, int capacity) {
+    int count;
+    do {
+        count = epoll_wait(epfd, events, capacity, 0);
+    } while (count < 0 && errno == EINTR);
+    return count < 0 ? -errno : count;
+}
+
+static inline void *switchboard_epoll_object(const struct epoll_event *events, int index) {
+    return events[index].data.ptr;
+}
+
+static inline unsigned switchboard_epoll_flags(const struct epoll_event *events, int index) {
+    return events[index].events;
 }
 #endif

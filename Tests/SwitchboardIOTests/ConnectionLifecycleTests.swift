@@ -16,9 +16,9 @@ struct ConnectionLifecycleTests {
 
     @Test func gracefulCloseFlushesThenLingersThenClosesOnThePeersFIN() {
         let (lifecycle, actions) = run([
-            .closeAfterFlush(queueIsEmpty: false), .drained, .discarded(byteCount: 10), .endOfInput, .handleClosed,
+            .closeAfterFlush(queueIsEmpty: false), .drained, .discarded(byteCount: 10), .endOfInput, .socketClosed,
         ])
-        #expect(actions == [.startFlushing, .startLingering, .none, .closeHandle, .finish])
+        #expect(actions == [.startFlushing, .startLingering, .none, .closeSocket, .finish])
         #expect(lifecycle.phase == .closed)
         #expect(lifecycle.errorCode == 0)
     }
@@ -27,50 +27,50 @@ struct ConnectionLifecycleTests {
         // The crash: flushing the cork inside `closeAfterFlush` fails (the
         // peer reset), and the same call then asks to close after flush.
         let (lifecycle, actions) = run([.failed(code: -104), .closeAfterFlush(queueIsEmpty: true), .shutdownFailed, .deadlinePassed])
-        #expect(actions == [.closeHandle, .none, .none, .none])
+        #expect(actions == [.closeSocket, .none, .none, .none])
         #expect(lifecycle.phase == .closing)
         #expect(lifecycle.errorCode == -104)
     }
 
     @Test func aResetWhileLingeringClosesOnce() {
         let (_, actions) = run([.closeAfterFlush(queueIsEmpty: true), .failed(code: -104), .endOfInput, .close])
-        #expect(actions == [.startLingering, .closeHandle, .none, .none])
+        #expect(actions == [.startLingering, .closeSocket, .none, .none])
     }
 
     @Test func endOfInputGoesToTheDelegateWhileOpenAndShortensTheClose() {
         // The peer finished first: once our queue is out nothing can be left
         // unread, so the connection closes without lingering.
         let (_, actions) = run([.endOfInput, .closeAfterFlush(queueIsEmpty: false), .drained])
-        #expect(actions == [.deliverEndOfInput, .startFlushing, .closeHandle])
+        #expect(actions == [.deliverEndOfInput, .startFlushing, .closeSocket])
         let (_, emptyQueue) = run([.endOfInput, .closeAfterFlush(queueIsEmpty: true)])
-        #expect(emptyQueue == [.deliverEndOfInput, .closeHandle])
+        #expect(emptyQueue == [.deliverEndOfInput, .closeSocket])
     }
 
     @Test func deadlinesGoToTheDelegateWhileOpenAndEndALingeringClose() {
         #expect(run([.deadlinePassed]).1 == [.deliverDeadline])
-        #expect(run([.closeAfterFlush(queueIsEmpty: false), .deadlinePassed]).1 == [.startFlushing, .closeHandle])
-        #expect(run([.closeAfterFlush(queueIsEmpty: true), .deadlinePassed]).1 == [.startLingering, .closeHandle])
+        #expect(run([.closeAfterFlush(queueIsEmpty: false), .deadlinePassed]).1 == [.startFlushing, .closeSocket])
+        #expect(run([.closeAfterFlush(queueIsEmpty: true), .deadlinePassed]).1 == [.startLingering, .closeSocket])
     }
 
     @Test func aPeerThatKeepsSendingAfterTheCloseIsCutOffPastTheDiscardLimit() {
         let limit = ConnectionLifecycle.lingerDiscardLimit
         #expect(run([.closeAfterFlush(queueIsEmpty: true), .discarded(byteCount: limit)]).1 == [.startLingering, .none])
         #expect(run([.closeAfterFlush(queueIsEmpty: true), .discarded(byteCount: limit), .discarded(byteCount: 1)]).1
-            == [.startLingering, .none, .closeHandle])
-        #expect(run([.closeAfterFlush(queueIsEmpty: true), .discarded(byteCount: Int.max)]).1 == [.startLingering, .closeHandle])
+            == [.startLingering, .none, .closeSocket])
+        #expect(run([.closeAfterFlush(queueIsEmpty: true), .discarded(byteCount: Int.max)]).1 == [.startLingering, .closeSocket])
     }
 
     @Test func shutdownFailingClosesTheLingeringConnection() {
-        #expect(run([.closeAfterFlush(queueIsEmpty: true), .shutdownFailed]).1 == [.startLingering, .closeHandle])
+        #expect(run([.closeAfterFlush(queueIsEmpty: true), .shutdownFailed]).1 == [.startLingering, .closeSocket])
     }
 
     @Test func drainedGoesToTheDelegateOnlyWhileOpen() {
         #expect(run([.drained, .drained]).1 == [.deliverDrained, .deliverDrained])
-        #expect(run([.close, .drained]).1 == [.closeHandle, .none])
+        #expect(run([.close, .drained]).1 == [.closeSocket, .none])
     }
 
     /// Every sequence of up to `length` events (libuv's close callback only
-    /// after `closeHandle`, as libuv runs it): `uv_close` at most once, the
+    /// after `closeSocket`, as libuv runs it): `uv_close` at most once, the
     /// delegate told of the end at most once and only through the close
     /// callback, nothing delivered to the delegate once closing, and the
     /// phase never going back.
@@ -78,7 +78,7 @@ struct ConnectionLifecycleTests {
         let events: [Event] = [
             .closeAfterFlush(queueIsEmpty: false), .closeAfterFlush(queueIsEmpty: true), .drained, .shutdownFailed,
             .endOfInput, .discarded(byteCount: ConnectionLifecycle.lingerDiscardLimit), .failed(code: -32),
-            .deadlinePassed, .close, .handleClosed,
+            .deadlinePassed, .close, .socketClosed,
         ]
         let order: [ConnectionLifecycle.Phase] = [.open, .flushing, .lingering, .closing, .closed]
         var explored = 0
@@ -94,15 +94,15 @@ struct ConnectionLifecycleTests {
             explored += 1
             guard depth > 0 else { return }
             for event in events {
-                if event == .handleClosed && closes == 0 { continue }  // libuv calls back only after uv_close
-                if event == .handleClosed && lifecycle.phase == .closed { continue }  // and only once
+                if event == .socketClosed && closes == 0 { continue }  // libuv calls back only after uv_close
+                if event == .socketClosed && lifecycle.phase == .closed { continue }  // and only once
                 var next = lifecycle
                 let action = next.handle(event)
-                let newCloses = closes + (action == .closeHandle ? 1 : 0)
+                let newCloses = closes + (action == .closeSocket ? 1 : 0)
                 let newFinishes = finishes + (action == .finish ? 1 : 0)
                 check(newCloses <= 1, "uv_close twice after \(event) in \(lifecycle.phase)")
                 check(newFinishes <= 1, "finished twice after \(event) in \(lifecycle.phase)")
-                check(action != .finish || event == .handleClosed, "finished on \(event), not on the close callback")
+                check(action != .finish || event == .socketClosed, "finished on \(event), not on the close callback")
                 check(order.firstIndex(of: next.phase)! >= order.firstIndex(of: lifecycle.phase)!,
                       "phase went back from \(lifecycle.phase) to \(next.phase) on \(event)")
                 if lifecycle.isClosingOrClosed {

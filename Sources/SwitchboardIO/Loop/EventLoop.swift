@@ -44,6 +44,8 @@ public final class EventLoop: @unchecked Sendable {
     static let gatherCapacity = 64
 
     @exclusivity(unchecked) private var pendingFlushes: [TCPConnection] = []
+    /// The epoll set every connection socket of this loop is watched by.
+    let watcher: SocketWatcher
     private var resources: [ObjectIdentifier: any LoopResource] = [:]
     let deadlines: DeadlineSweep
 
@@ -62,19 +64,26 @@ public final class EventLoop: @unchecked Sendable {
 
     init(index: Int, readBufferSize: Int) throws(IOError) {
         self.index = index
-        uvLoop = .allocate(capacity: 1)
+        let uvLoop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+        let initialised = uv_loop_init(uvLoop)
+        guard initialised == 0 else {
+            uvLoop.deallocate()
+            throw IOError(code: initialised, operation: "uv_loop_init")
+        }
+        do {
+            watcher = try SocketWatcher(uvLoop: uvLoop)
+        } catch {
+            uv_loop_close(uvLoop)
+            uvLoop.deallocate()
+            throw error
+        }
+        self.uvLoop = uvLoop
         wakeUp = .allocate(capacity: 1)
         flushPhase = .allocate(capacity: 1)
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         corkBuffer = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         gatherBuffers = .allocate(capacity: Self.gatherCapacity)
         deadlines = DeadlineSweep()
-        do {
-            try check(uv_loop_init(uvLoop), "uv_loop_init")
-        } catch {
-            freeMemory()
-            throw error
-        }
         let me = Unmanaged.passUnretained(self).toOpaque()
         uvLoop.pointee.data = me
         // Neither call can fail on an initialised loop (libuv only fails
@@ -199,6 +208,10 @@ public final class EventLoop: @unchecked Sendable {
         for task in batch { task() }
         batch.removeAll(keepingCapacity: true)
         tasks.withLock { list in list.spare = batch }
+        if isShutdownRequested {
+            isShutdownRequested = false
+            finishShutdown()
+        }
     }
 
     // MARK: Write flushing
@@ -229,22 +242,9 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Calls `body` with every connection of this loop that is not closing.
-    ///
-    /// Connections are found by walking libuv's own handle list rather than
-    /// a registry of ours: one dictionary entry less per connection (idle
-    /// memory), and nothing to keep in step with the handles.
     package func forEachConnection(_ body: (TCPConnection) -> Void) {
         assertInEventLoop()
-        var found: [TCPConnection] = []
-        withUnsafeMutablePointer(to: &found) { list in
-            uv_walk(uvLoop, { handle, context in
-                guard let handle, TCPConnection.isConnectionHandle(handle), uv_is_closing(handle) == 0,
-                      let data = handle.pointee.data else { return }
-                context!.assumingMemoryBound(to: [TCPConnection].self).pointee
-                    .append(Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue())
-            }, list)
-        }
-        for connection in found { body(connection) }
+        watcher.forEachConnection(body)
     }
 
     /// The milliseconds clock that connection timeouts are measured on:
@@ -271,20 +271,29 @@ public final class EventLoop: @unchecked Sendable {
     /// callback has run.
     func beginShutdown() {
         let accepted = execute { [self] in
-            for resource in Array(resources.values) { resource.closeForShutdown() }
-            forEachConnection { $0.close() }
-            deadlines.close()
-            uv_close(asHandle(flushPhase), nil)
             // Close the wake-up handle under the lock, so no other thread
             // can be inside uv_async_send on it.
             tasks.withLock { list in
                 list.isClosed = true
                 uv_close(asHandle(wakeUp), nil)
             }
-            runQueuedTasks()
-            closeLeakedHandles()
+            // Tasks queued behind this one (an accepted socket handed over
+            // by another loop) run first, then everything is closed.
+            isShutdownRequested = true
         }
         assert(accepted, "shutdown requested twice")
+    }
+
+    private var isShutdownRequested = false
+
+    private func finishShutdown() {
+        runQueuedTasks()
+        for resource in Array(resources.values) { resource.closeForShutdown() }
+        forEachConnection { $0.close() }
+        watcher.shutDown()
+        deadlines.close()
+        uv_close(asHandle(flushPhase), nil)
+        closeLeakedHandles()
     }
 
     private var leakedHandleCount = 0

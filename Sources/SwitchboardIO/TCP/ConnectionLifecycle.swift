@@ -7,8 +7,9 @@
 /// and callbacks nest: a flush inside a read callback can fail and close
 /// the connection before the caller goes on. Because the phase moves
 /// before any side effect runs, a nested event sees the phase its caller
-/// left, and `closeHandle` is answered at most once per connection: libuv
-/// aborts on a second `uv_close` of a handle. No sockets or clocks here,
+/// left, and `closeSocket` is answered at most once per connection: a
+/// second `close` of the socket could close a descriptor the process has
+/// since given to another connection. No sockets or clocks here,
 /// so every order of events is tested directly (ConnectionLifecycleTests)
 /// and fuzzed.
 struct ConnectionLifecycle: Equatable {
@@ -22,9 +23,10 @@ struct ConnectionLifecycle: Equatable {
         /// until the peer's FIN, so that closing does not reset (RST) a
         /// connection whose last bytes the peer has not read yet.
         case lingering
-        /// `uv_close` was called; its callback has not run yet.
+        /// The socket is closed; the connection finishes on the next turn
+        /// (`SocketWatcher`).
         case closing
-        /// The handle is released.
+        /// Finished: the delegate was told and let go.
         case closed
     }
 
@@ -34,20 +36,20 @@ struct ConnectionLifecycle: Equatable {
         case closeAfterFlush(queueIsEmpty: Bool)
         /// Every queued byte reached the kernel.
         case drained
-        /// `uv_shutdown` could not be started (the socket is already gone).
+        /// `shutdown(2)` failed (the socket is already gone).
         case shutdownFailed
         /// The peer sent FIN.
         case endOfInput
         /// Input that arrived while lingering, and was thrown away.
         case discarded(byteCount: Int)
-        /// A read or write failed with this libuv error code (negative).
+        /// A read or write failed with this error code (a negative errno, as libuv's).
         case failed(code: Int32)
         /// The connection's deadline passed.
         case deadlinePassed
         /// Close at once; whatever is queued is dropped.
         case close
-        /// libuv's close callback ran.
-        case handleClosed
+        /// The turn after the socket was closed came (`SocketWatcher`).
+        case socketClosed
     }
 
     enum Action: Equatable {
@@ -60,11 +62,11 @@ struct ConnectionLifecycle: Equatable {
         case deliverDrained
         /// Stop reading and arm the linger deadline while the queue drains.
         case startFlushing
-        /// `uv_shutdown` (FIN after the queued bytes), then read to discard.
+        /// `shutdown(2)` (FIN after the queued bytes), then read to discard.
         case startLingering
-        /// `uv_close`: answered once in a connection's life.
-        case closeHandle
-        /// The handle is gone: release the connection and tell the delegate.
+        /// Close the socket: answered once in a connection's life.
+        case closeSocket
+        /// The socket is gone: release the connection and tell the delegate.
         case finish
     }
 
@@ -88,30 +90,30 @@ struct ConnectionLifecycle: Equatable {
     var deliversInput: Bool { phase == .open }
     /// Whether the socket should be read at all in this phase.
     var readsInput: Bool { phase == .open || phase == .lingering }
-    /// Whether `uv_close` was called (or its callback already ran).
+    /// Whether the socket was closed (and maybe finished already).
     var isClosingOrClosed: Bool { phase == .closing || phase == .closed }
 
     mutating func handle(_ event: Event) -> Action {
         switch (phase, event) {
         case (.closed, _):
             return .none
-        case (.closing, .handleClosed):
+        case (.closing, .socketClosed):
             phase = .closed
             return .finish
         case (.closing, _):
             return .none
-        case (_, .handleClosed):
-            // Only `closeHandle` leads here; reaching it otherwise would mean
-            // that libuv closed a handle nobody asked it to.
-            assertionFailure("close callback in phase \(phase)")
+        case (_, .socketClosed):
+            // Only `closeSocket` leads here; reaching it otherwise would mean
+            // the watcher finished a connection nobody closed.
+            assertionFailure("socket closed in phase \(phase)")
             phase = .closed
             return .finish
 
         case (_, .close):
-            return closeHandle()
+            return closeSocket()
         case (_, .failed(let code)):
             errorCode = code
-            return closeHandle()
+            return closeSocket()
 
         case (.open, .closeAfterFlush(let queueIsEmpty)):
             if !queueIsEmpty {
@@ -134,23 +136,23 @@ struct ConnectionLifecycle: Equatable {
             return .none
         case (.lingering, .endOfInput):
             peerFinished = true
-            return closeHandle()
+            return closeSocket()
 
         case (.lingering, .discarded(let count)):
             // 32 bits keep the value small; the sum is capped just past the limit.
             let total = min(Int(discardedByteCount) + count, Self.lingerDiscardLimit + 1)
             discardedByteCount = UInt32(total)
-            return total > Self.lingerDiscardLimit ? closeHandle() : .none
+            return total > Self.lingerDiscardLimit ? closeSocket() : .none
         case (_, .discarded):
             return .none
 
         case (.open, .deadlinePassed):
             return .deliverDeadline
         case (.flushing, .deadlinePassed), (.lingering, .deadlinePassed):
-            return closeHandle()
+            return closeSocket()
 
         case (.lingering, .shutdownFailed):
-            return closeHandle()
+            return closeSocket()
         case (_, .shutdownFailed):
             return .none
         }
@@ -160,13 +162,13 @@ struct ConnectionLifecycle: Equatable {
     /// or close at once when the peer already finished (no input can be
     /// left unread, so closing cannot reset).
     private mutating func queueDrainedWhileClosing() -> Action {
-        if peerFinished { return closeHandle() }
+        if peerFinished { return closeSocket() }
         phase = .lingering
         return .startLingering
     }
 
-    private mutating func closeHandle() -> Action {
+    private mutating func closeSocket() -> Action {
         phase = .closing
-        return .closeHandle
+        return .closeSocket
     }
 }

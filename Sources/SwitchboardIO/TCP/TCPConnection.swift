@@ -9,21 +9,21 @@ import Synchronization
 /// queued and flushed once per loop turn as one gathered write, so many
 /// small messages to one peer cost one system call.
 ///
-/// I/O: a `uv_poll_t` watches the socket (160 bytes, where a `uv_tcp_t`
-/// is 248: every connection holds one), and the connection does its own
-/// `recv` into the loop's read buffer, `send`/`sendmsg` of its queue, and
-/// `shutdown`: the same system calls libuv's stream would make, without
-/// its write requests.
+/// I/O: the loop's `SocketWatcher` (one epoll set, polled by libuv) says
+/// when the socket is ready, and the connection does its own `recv` into
+/// the loop's read buffer, `send`/`sendmsg` of its queue, and `shutdown`:
+/// the same system calls libuv's stream would make, without a 248-byte
+/// `uv_tcp_t` (or a 160-byte `uv_poll_t`) in every connection and without
+/// write requests.
 ///
-/// Lifetime: the handle keeps the object alive from adoption until libuv's
-/// close callback, then the delegate hears `connectionDidClose` and is
-/// released. Closing is idempotent.
+/// Lifetime: the watcher's table keeps the object alive from adoption
+/// until the turn after it closed, then the delegate hears
+/// `connectionDidClose` and is released. Closing is idempotent.
 package final class TCPConnection: DeadlineMember, @unchecked Sendable {
-    // Stored properties in this order pack into 120 bytes (136 with the
+    // Stored properties in this order pack into 112 bytes (128 with the
     // object's header: a 144-byte malloc chunk; every connection has one):
     // words first, then the 9-byte peer, the flags, the 4-byte fields.
     package let loop: EventLoop
-    private let handle: UnsafeMutablePointer<uv_poll_t>
     private var delegate: (any TCPConnectionDelegate)?
     // Loop-confined: no concurrent access is possible, so the runtime's
     // exclusivity checks (measured at ~17% of the echo path) are skipped
@@ -48,8 +48,9 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     @exclusivity(unchecked) private var isReading = false
     /// Every way the connection can end goes through `apply(_:)`.
     @exclusivity(unchecked) private var lifecycle = ConnectionLifecycle()
-    /// The events the poll watches now (`UV_READABLE`, `UV_WRITABLE`).
-    @exclusivity(unchecked) private var polledEvents: Int32 = 0
+    /// The events the loop's epoll set watches now (`SWITCHBOARD_EPOLL_IN`,
+    /// `_OUT`); 0: the socket is not in the set.
+    @exclusivity(unchecked) private var polledEvents: UInt32 = 0
     var deadlineSlot: Int32 = -1
     private let socket: Int32
 
@@ -64,42 +65,18 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     static let lingerTimeout: UInt64 = 2_000
 
 
-    /// Adopts an accepted socket on `loop`. Must run on `loop`'s thread.
-    init(loop: EventLoop, socket: Int32, peer: PeerAddress) throws(IOError) {
+    /// Adopts an accepted, non-blocking socket on `loop`. Must run on
+    /// `loop`'s thread.
+    init(loop: EventLoop, socket: Int32, peer: PeerAddress) {
         loop.assertInEventLoop()
         self.loop = loop
         self.peer = peer
-        handle = .allocate(capacity: 1)
         self.socket = socket
-        // Counted from here: a throw below still ends in `deinit`.
         loop.liveConnections.add(1, ordering: .relaxed)
-        let initialised = uv_poll_init_socket(loop.uvLoop, handle, socket)
-        if initialised < 0 {
-            // Nothing for libuv to close: the handle was never added.
-            handle.deallocate()
-            Glibc.close(socket)
-            throw IOError(code: initialised, operation: "uv_poll_init_socket")
-        }
-        // Marks the handle as a connection's for `EventLoop.forEachConnection`
-        // (the listener's poll calls another function).
-        handle.pointee.poll_cb = Self.pollCallback
-        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        loop.watcher.add(self, socket: socket)
         // Small messages are the norm here; the write path already batches.
         var one: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    }
-
-    /// The poll's callback: the socket is readable, writable, or failed.
-    static let pollCallback: uv_poll_cb = { handle, status, events in
-        let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
-        connection.pollDidFire(status: status, events: events)
-    }
-
-    /// Whether `handle` is a connection's poll (see `init`).
-    static func isConnectionHandle(_ handle: UnsafeMutablePointer<uv_handle_t>) -> Bool {
-        guard handle.pointee.type == UV_POLL else { return false }
-        let poll = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_poll_t.self)
-        return unsafeBitCast(poll.pointee.poll_cb, to: UnsafeRawPointer?.self) == unsafeBitCast(pollCallback, to: UnsafeRawPointer?.self)
     }
 
     deinit {
@@ -110,10 +87,18 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// a connection over). Must run on `loop`'s thread; the socket belongs
     /// to the connection from then on (closed on failure too).
     package static func adopt(socket: Int32, on loop: EventLoop) throws(IOError) -> TCPConnection {
+        // Only a stream socket can be one (epoll would take a pipe too).
+        var type: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(socket, SOL_SOCKET, SO_TYPE, &type, &length) < 0 || type != Int32(SOCK_STREAM.rawValue) {
+            let code = errno == 0 || type != Int32(SOCK_STREAM.rawValue) ? ENOTSOCK : errno
+            Glibc.close(socket)
+            throw IOError(code: -code, operation: "adopt")
+        }
         // Accepted elsewhere, maybe blocking: this loop must never wait on it.
         let flags = fcntl(socket, F_GETFL)
         if flags >= 0, flags & O_NONBLOCK == 0 { _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK) }
-        let connection = try TCPConnection(loop: loop, socket: socket, peer: PeerAddress(ofSocket: socket))
+        let connection = TCPConnection(loop: loop, socket: socket, peer: PeerAddress(ofSocket: socket))
         loop.acceptedConnections.add(1, ordering: .relaxed)
         return connection
     }
@@ -154,22 +139,17 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             } else {
                 updateReading()
             }
-        case .closeHandle:
+        case .closeSocket:
             if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
             loop.deadlines.untrack(self)
             deadlineTime = .max
-            isReading = false  // uv_close stops the poll
+            isReading = false
             isWaitingForWritable = false
+            let wasWatched = polledEvents != 0
             polledEvents = 0
-            uv_close(asHandle(handle)) { handle in
-                let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeRetainedValue()
-                // libuv no longer watches the socket: it can go.
-                Glibc.close(connection.socket)
-                connection.apply(.handleClosed)
-            }
+            loop.watcher.close(self, socket: socket, isWatched: wasWatched)
         case .finish:
             queue.removeAll()
-            handle.deallocate()
             let delegate = self.delegate
             self.delegate = nil
             let code = lifecycle.errorCode
@@ -223,43 +203,56 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         updatePolling()
     }
 
-    /// Points the poll at what the connection waits for now: input while
-    /// reading, room in the socket while queued bytes wait for it.
+    /// Points the loop's epoll set at what the connection waits for now:
+    /// input while reading, room in the socket while queued bytes wait.
     private func updatePolling() {
         guard !lifecycle.isClosingOrClosed else { return }
-        var events: Int32 = 0
-        if isReading { events |= Int32(UV_READABLE.rawValue) }
-        if isWaitingForWritable { events |= Int32(UV_WRITABLE.rawValue) }
+        var events: UInt32 = 0
+        if isReading { events |= UInt32(SWITCHBOARD_EPOLL_IN) }
+        if isWaitingForWritable { events |= UInt32(SWITCHBOARD_EPOLL_OUT) }
         guard events != polledEvents else { return }
-        polledEvents = events
-        if events == 0 {
-            uv_poll_stop(handle)
-        } else {
-            uv_poll_start(handle, events, Self.pollCallback)
-        }
-    }
-
-    private func pollDidFire(status: Int32, events: Int32) {
-        if status < 0 {
-            // libuv saw POLLERR and stopped the poll: the socket's own error
-            // (a reset, mostly) says what happened.
-            polledEvents = 0
-            let error = switchboard_socket_error(socket)
-            apply(.failed(code: error < 0 ? error : status))
+        let result = loop.watcher.watch(self, socket: socket, events: events, previous: polledEvents)
+        if result < 0 {
+            // Out of kernel memory, mostly: without readiness the connection
+            // could never move again.
+            apply(.failed(code: result))
             return
         }
-        if events & Int32(UV_WRITABLE.rawValue) != 0, isWaitingForWritable {
+        polledEvents = events
+    }
+
+    /// The loop's epoll set reported the socket (`SocketWatcher`). Events
+    /// the connection no longer waits for (it closed or changed its mind
+    /// earlier in the same batch) are ignored.
+    func socketDidBecomeReady(_ flags: UInt32) {
+        guard polledEvents != 0 else { return }
+        if flags & UInt32(SWITCHBOARD_EPOLL_ERR) != 0 {
+            // The socket's own error (a reset, mostly) says what happened.
+            let error = switchboard_socket_error(socket)
+            apply(.failed(code: error < 0 ? error : -EIO))
+            return
+        }
+        // A hang-up is reported whatever was asked: the read or write that
+        // follows finds out what it means.
+        let hangUp = flags & UInt32(SWITCHBOARD_EPOLL_HUP) != 0
+        if hangUp || flags & UInt32(SWITCHBOARD_EPOLL_OUT) != 0, isWaitingForWritable {
             isWaitingForWritable = false
             flush()
             if lifecycle.isClosingOrClosed { return }
             updatePolling()
         }
-        if events & Int32(UV_READABLE.rawValue) != 0, isReading {
+        if hangUp || flags & UInt32(SWITCHBOARD_EPOLL_IN) != 0, isReading {
             readOnce()
         }
     }
 
-    /// One `recv` into the loop's read buffer: the poll is level-triggered,
+    /// The watcher closed the socket on an earlier turn: the end reaches
+    /// the delegate now.
+    func socketDidClose() {
+        apply(.socketClosed)
+    }
+
+    /// One `recv` into the loop's read buffer: readiness is level-triggered,
     /// so what is left is reported again on the next turn, after the
     /// loop's other connections.
     private func readOnce() {
@@ -277,8 +270,8 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         } else if count == 0 {
             isReading = false  // nothing more will come
             apply(.endOfInput)
-            // Unless that closed the connection (whose close stops the poll
-            // anyway: one system call fewer), stop watching for input.
+            // Unless that closed the connection (whose close removes the
+            // socket anyway: one system call fewer), stop watching for input.
             updatePolling()
         } else if count != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(count)))

@@ -196,7 +196,7 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
     }
 
     private static func adopt(_ socket: Int32, peer: PeerAddress, on loop: EventLoop, onAccept: (TCPConnection) -> Void) {
-        guard let connection = try? TCPConnection(loop: loop, socket: socket, peer: peer) else { return }
+        let connection = TCPConnection(loop: loop, socket: socket, peer: peer)
         loop.acceptedConnections.add(1, ordering: .relaxed)
         onAccept(connection)
     }
