@@ -251,6 +251,13 @@ struct WebSocketHandshakeTests {
                     var direct: [UInt8] = [0x2A]  // appends after what is there
                     accept.appendResponseHead(to: &direct)
                     #expect(direct == [0x2A] + expected, "\(key) \(subprotocol ?? "-") \(deflate != nil)")
+                    // Written into a buffer of exactly the announced size.
+                    #expect(accept.responseHeadByteCount == expected.count)
+                    let written = [UInt8](unsafeUninitializedCapacity: accept.responseHeadByteCount) { buffer, count in
+                        accept.writeResponseHead(to: UnsafeMutableRawBufferPointer(buffer))
+                        count = buffer.count
+                    }
+                    #expect(written == expected)
                 }
             }
         }

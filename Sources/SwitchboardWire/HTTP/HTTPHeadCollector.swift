@@ -7,7 +7,10 @@ struct HTTPHeadCollector: Sendable {
     private let method: HTTPRequest.Method
     private let target: HTTPRequestTarget
     private let version: HTTPVersion
-    private var fields = HTTPFields()
+    /// Collected here and handed to `HTTPFields` in one call at the end:
+    /// its `append` goes through the generic `replaceSubrange`, ~700
+    /// instructions a field (callgrind).
+    private var fields: [HTTPField]
     private var framing = HTTPFramingFields()
     private var hostCount = 0
     private var host: String?
@@ -30,6 +33,9 @@ struct HTTPHeadCollector: Sendable {
         self.method = method
         self.target = try HTTPRequestTarget.parse(UnsafeRawBufferPointer(rebasing: region[requestLine.target]), method: kind)
         self.version = requestLine.version
+        fields = []
+        // Room for a browser's upgrade request in the first allocation.
+        fields.reserveCapacity(16)
     }
 
     /// Adds one field line, remembering what the head-level checks need.
@@ -86,12 +92,15 @@ struct HTTPHeadCollector: Sendable {
         let bodyFraming = try framing.decide(version: version, limits: limits)
         // RFC 9112 §3.2.2: absolute-form and authority-form targets override Host.
         let authority = target.authority ?? host
+        var headerFields = HTTPFields()
+        headerFields.reserveCapacity(fields.count)
+        headerFields.append(contentsOf: fields)
         let request = HTTPRequest(
             method: method,
             scheme: target.scheme,
             authority: authority,
             path: target.path,
-            headerFields: fields
+            headerFields: headerFields
         )
         let keepAlive = version == .http1_1 ? !connectionClose : connectionKeepAlive && !connectionClose
         // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request must be ignored.

@@ -34,6 +34,13 @@ enum HTTPKnownFieldNames {
             if HTTPSyntax.equalsCaseSensitive(bytes, "Transfer-Encoding") { return .transferEncoding }
             if HTTPSyntax.equalsCaseSensitive(bytes, "Sec-WebSocket-Key") { return .secWebSocketKey }
             if HTTPSyntax.equalsCaseSensitive(bytes, "If-Modified-Since") { return .ifModifiedSince }
+        // Every WebSocket upgrade request has a version, most offer extensions.
+        case 21:
+            if HTTPSyntax.equalsCaseSensitive(bytes, "Sec-WebSocket-Version") { return .secWebSocketVersion }
+        case 22:
+            if HTTPSyntax.equalsCaseSensitive(bytes, "Sec-WebSocket-Protocol") { return .secWebSocketProtocol }
+        case 24:
+            if HTTPSyntax.equalsCaseSensitive(bytes, "Sec-WebSocket-Extensions") { return .secWebSocketExtensions }
         default:
             break
         }

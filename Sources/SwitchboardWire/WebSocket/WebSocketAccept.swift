@@ -38,28 +38,63 @@ public struct WebSocketAccept: Sendable {
 
     /// Appends the bytes of ``response`` to `buffer`, as
     /// `serializeResponseHead(response, into:)` would, without building the
-    /// fields first: the path every upgrade takes.
+    /// fields first.
     public func appendResponseHead(to buffer: inout [UInt8]) {
-        Self.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", to: &buffer)
         let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: WebSocketHandshake.acceptValueLength))
-        _ = buffer.withUnsafeMutableBytes { bytes in
-            WebSocketHandshake.writeAcceptValue(
-                forKey: key, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]))
+        let count = responseHeadByteCount
+        buffer.append(contentsOf: repeatElement(0, count: count))
+        buffer.withUnsafeMutableBytes { bytes in
+            writeResponseHead(to: UnsafeMutableRawBufferPointer(rebasing: bytes[start..<(start + count)]))
         }
-        if let subprotocol {
-            Self.append("\r\nSec-WebSocket-Protocol: ", to: &buffer)
-            buffer.append(contentsOf: subprotocol.utf8)
-        }
-        if let extensions = deflate?.responseValue {
-            Self.append("\r\nSec-WebSocket-Extensions: ", to: &buffer)
-            buffer.append(contentsOf: extensions.utf8)
-        }
-        Self.append("\r\n\r\n", to: &buffer)
     }
 
-    private static func append(_ text: StaticString, to buffer: inout [UInt8]) {
-        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    /// The size of ``response``'s head: what ``writeResponseHead(to:)`` writes.
+    public var responseHeadByteCount: Int {
+        var count = Self.statusAndFixedFields.utf8CodeUnitCount + WebSocketHandshake.acceptValueLength
+        if let subprotocol {
+            count += Self.protocolField.utf8CodeUnitCount + subprotocol.utf8.count
+        }
+        if let extensions = deflate?.responseValue {
+            count += Self.extensionsField.utf8CodeUnitCount + extensions.utf8.count
+        }
+        return count + Self.endOfHead.utf8CodeUnitCount
+    }
+
+    /// Writes ``response``'s head to the start of `output`, which must hold
+    /// ``responseHeadByteCount`` bytes: the path every upgrade takes, with
+    /// no allocation (the loop's cork buffer, usually).
+    public func writeResponseHead(to output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= responseHeadByteCount)
+        var offset = Self.write(Self.statusAndFixedFields, to: output, at: 0)
+        offset += WebSocketHandshake.writeAcceptValue(forKey: key, into: UnsafeMutableRawBufferPointer(rebasing: output[offset...]))
+        if let subprotocol {
+            offset = Self.write(Self.protocolField, to: output, at: offset)
+            offset = Self.write(subprotocol, to: output, at: offset)
+        }
+        if let extensions = deflate?.responseValue {
+            offset = Self.write(Self.extensionsField, to: output, at: offset)
+            offset = Self.write(extensions, to: output, at: offset)
+        }
+        _ = Self.write(Self.endOfHead, to: output, at: offset)
+    }
+
+    private static let statusAndFixedFields: StaticString =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+    private static let protocolField: StaticString = "\r\nSec-WebSocket-Protocol: "
+    private static let extensionsField: StaticString = "\r\nSec-WebSocket-Extensions: "
+    private static let endOfHead: StaticString = "\r\n\r\n"
+
+    private static func write(_ text: StaticString, to output: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        text.withUTF8Buffer { UnsafeMutableRawBufferPointer(rebasing: output[offset...]).copyMemory(from: UnsafeRawBufferPointer($0)) }
+        return offset + text.utf8CodeUnitCount
+    }
+
+    private static func write(_ text: String, to output: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            UnsafeMutableRawBufferPointer(rebasing: output[offset...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            return offset + bytes.count
+        }
     }
 }
 

@@ -56,32 +56,32 @@ public enum WebSocketHandshake {
     public static func validate(_ request: HTTPRequest, isHTTP11: Bool) throws(HTTPRefusal)
         -> WebSocketHandshakeRequest
     {
-        let fields = request.headerFields
         guard request.method == .get else { throw .badRequest("WebSocket upgrade requires GET") }
         guard isHTTP11 else { throw .badRequest("WebSocket upgrade requires HTTP/1.1") }
+        // One pass over the fields (a lookup by name walks them all each time).
+        let offer = UpgradeFields(request.headerFields)
         // RFC 6455 §4.2.1 item 3: "An |Upgrade| header field containing the value
         // "websocket", treated as an ASCII case-insensitive value."
-        guard listContains(fields, .upgrade, "websocket") else { throw .badRequest("missing Upgrade: websocket") }
+        guard offer.upgradesToWebSocket else { throw .badRequest("missing Upgrade: websocket") }
         // Item 4: "A |Connection| header field that includes the token "Upgrade", treated as
         // an ASCII case-insensitive value."
-        guard listContains(fields, .connection, "upgrade") else { throw .badRequest("missing Connection: upgrade") }
+        guard offer.connectionUpgrades else { throw .badRequest("missing Connection: upgrade") }
         // Item 6 and §4.4: a version other than 13 gets 426 listing the supported one.
-        let versions = fields[values: .secWebSocketVersion]
-        guard versions.count == 1, versions[0] == version else { throw unsupportedVersion }
+        guard offer.versionCount == 1, offer.version == version else { throw unsupportedVersion }
         // Item 5: the key is "a base64-encoded value that, when decoded, is 16 bytes in length";
         // §11.3.1: it MUST NOT appear more than once.
-        let keys = fields[values: .secWebSocketKey]
-        guard !keys.isEmpty else { throw .badRequest("missing Sec-WebSocket-Key") }
-        guard keys.count == 1 else { throw .badRequest("duplicate Sec-WebSocket-Key") }
-        var key = keys[0]
+        guard var key = offer.key else { throw .badRequest("missing Sec-WebSocket-Key") }
+        guard offer.keyCount == 1 else { throw .badRequest("duplicate Sec-WebSocket-Key") }
         guard key.withUTF8({ Base64.decodedCount(UnsafeRawBufferPointer($0)) }) == keyNonceSize else {
             throw .badRequest("invalid Sec-WebSocket-Key")
         }
+        guard offer.subprotocolsAreTokens else { throw .badRequest("invalid Sec-WebSocket-Protocol") }
+        guard offer.extensionsAreValid else { throw .badRequest("invalid Sec-WebSocket-Extensions") }
         return WebSocketHandshakeRequest(
             key: key,
-            subprotocols: try subprotocols(fields),
-            extensions: try extensions(fields),
-            origin: fields[.origin]
+            subprotocols: offer.subprotocols,
+            extensions: offer.extensions,
+            origin: offer.origin
         )
     }
 
@@ -150,53 +150,72 @@ public enum WebSocketHandshake {
             headerFields: fields
         )
     }
+}
 
-    /// Whether any field named `name` lists `element` (a lowercase literal of letters, digits
-    /// and `-`), comparing ASCII case-insensitively (RFC 9110 §5.6.1 lists).
-    private static func listContains(_ fields: HTTPFields, _ name: HTTPField.Name, _ element: StaticString) -> Bool {
-        for field in fields[fields: name] {
-            var found = false
-            field.withUnsafeBytesOfValue { value in
-                HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
-                    if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }
-                }
-            }
-            if found { return true }
-        }
-        return false
-    }
+/// What the upgrade checks need from a request's fields, read in one pass.
+private struct UpgradeFields {
+    var upgradesToWebSocket = false
+    var connectionUpgrades = false
+    var versionCount = 0
+    var version: String?
+    var keyCount = 0
+    var key: String?
+    var subprotocols: [String] = []
+    var subprotocolsAreTokens = true
+    var extensions: [WebSocketExtensionOffer] = []
+    var extensionsAreValid = true
+    var origin: String?
 
-    /// The offered subprotocols (RFC 6455 §4.1: tokens, as a comma-separated list).
-    private static func subprotocols(_ fields: HTTPFields) throws(HTTPRefusal) -> [String] {
-        var subprotocols: [String] = []
-        var valid = true
-        for field in fields[fields: .secWebSocketProtocol] {
-            field.withUnsafeBytesOfValue { value in
-                HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
-                    if HTTPSyntax.isToken(item) {
-                        subprotocols.append(HTTPSyntax.string(item))
-                    } else {
-                        valid = false
+    init(_ fields: HTTPFields) {
+        for field in fields {
+            // Canonical names are lowercase; the length rules out most at once.
+            switch field.name.canonicalName.utf8.count {
+            case 6 where field.name == .origin:
+                // Several are joined, as `HTTPFields[.origin]` does: no real origin matches.
+                origin = origin.map { $0 + ", " + field.value } ?? field.value
+            case 7 where field.name == .upgrade:
+                upgradesToWebSocket = upgradesToWebSocket || Self.lists(field, "websocket")
+            case 10 where field.name == .connection:
+                connectionUpgrades = connectionUpgrades || Self.lists(field, "upgrade")
+            case 17 where field.name == .secWebSocketKey:
+                keyCount += 1
+                if key == nil { key = field.value }
+            case 21 where field.name == .secWebSocketVersion:
+                versionCount += 1
+                version = field.value
+            case 22 where field.name == .secWebSocketProtocol:
+                // RFC 6455 §4.1: tokens, as a comma-separated list.
+                field.withUnsafeBytesOfValue { value in
+                    HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
+                        if HTTPSyntax.isToken(item) {
+                            subprotocols.append(HTTPSyntax.string(item))
+                        } else {
+                            subprotocolsAreTokens = false
+                        }
                     }
                 }
+            case 24 where field.name == .secWebSocketExtensions:
+                // RFC 6455 §9.1, over all such fields.
+                if let parsed = field.withUnsafeBytesOfValue({ WebSocketExtensionParser.parse(UnsafeRawBufferPointer($0)) }) {
+                    extensions.append(contentsOf: parsed)
+                } else {
+                    extensionsAreValid = false
+                }
+            default:
+                break
             }
         }
-        guard valid else { throw .badRequest("invalid Sec-WebSocket-Protocol") }
-        return subprotocols
     }
 
-    /// The offered extensions (RFC 6455 §9.1), over all `Sec-WebSocket-Extensions` fields.
-    private static func extensions(_ fields: HTTPFields) throws(HTTPRefusal) -> [WebSocketExtensionOffer] {
-        var offers: [WebSocketExtensionOffer] = []
-        for field in fields[fields: .secWebSocketExtensions] {
-            guard
-                let parsed = field.withUnsafeBytesOfValue({ WebSocketExtensionParser.parse(UnsafeRawBufferPointer($0)) }
-                )
-            else {
-                throw .badRequest("invalid Sec-WebSocket-Extensions")
+    /// Whether `field` lists `element` (a lowercase literal of letters, digits and `-`),
+    /// comparing ASCII case-insensitively (RFC 9110 §5.6.1 lists).
+    private static func lists(_ field: HTTPField, _ element: StaticString) -> Bool {
+        var found = false
+        field.withUnsafeBytesOfValue { value in
+            HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
+                if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }
             }
-            offers.append(contentsOf: parsed)
         }
-        return offers
+        return found
     }
 }

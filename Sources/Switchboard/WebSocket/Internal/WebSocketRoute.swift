@@ -98,10 +98,10 @@ struct AcceptedUpgrade {
             tcp: connection, settings: settings, context: context, deflate: deflate,
             userDataBox: WebSocketConnection.box(userData), subprotocol: accept.subprotocol)
         if !hostWroteResponse {
-            var head: [UInt8] = []
-            head.reserveCapacity(160)
-            accept.appendResponseHead(to: &head)
-            connection.write(SharedBytes(head))
+            // In the request's read callback (the usual case) the 101 is
+            // written into the loop's cork buffer: no allocation.
+            let accept = self.accept
+            connection.write(count: accept.responseHeadByteCount) { accept.writeResponseHead(to: $0) }
         }
         socket.start(initialBytes: bufferedBytes ?? self.bufferedBytes)
         settled?(.upgraded)
