@@ -79,4 +79,39 @@ struct RouterTests {
             return
         }
     }
+
+    @Test func theExactPathTableAgreesWithTheTreeOnEveryPath() throws {
+        // Every path of up to three segments from the routes' own words (and
+        // some others), with and without the leading slash, every method.
+        let words = ["", "health", "topics", "all", "news", "stats", "publish", "files", "a", "b", "c", "d", "x"]
+        var paths: [String] = ["", "/"]
+        var level = [""]
+        for _ in 0..<3 {
+            level = level.flatMap { prefix in words.map { prefix + "/" + $0 } }
+            paths += level
+        }
+        paths += paths.map { String($0.dropFirst()) }
+        var compared = 0
+        for path in paths {
+            for method in [HTTPRequest.Method.get, .head, .post, .options] {
+                let fast = describe(routes.match(method, path: path[...]))
+                let tree = describe(routes.matchWalkingTheTree(method, path: path[...]))
+                #expect(fast == tree, "\(method) \(path)")
+                compared += 1
+            }
+        }
+        #expect(compared > 10_000)
+        // The table holds only literal routes; "/health" is one.
+        #expect(routes.exactPaths["/health"] != nil && routes.exactPaths["/topics/all"] != nil)
+        #expect(routes.exactPaths.count == 3)  // /health, /topics/all, /a/b/d
+    }
+
+    private func describe(_ match: RouteTable.Match) -> String {
+        switch match {
+        case .found(.http(_, let index), let parameters): "found \(index) \(parameters)"
+        case .found(.webSocket, let parameters): "websocket \(parameters)"
+        case .methodNotAllowed(let allowed): "405 \(allowed)"
+        case .notFound: "404"
+        }
+    }
 }

@@ -98,6 +98,21 @@ struct RouteTable: Sendable {
     var webSocketRouteCount = 0
     /// HTTP route patterns, numbered 0..<count.
     var httpRouteCount = 0
+    /// The nodes with routes that only literal segments lead to, by their
+    /// whole path ("/chat/room"): one hash lookup instead of splitting the
+    /// path (an allocation) and walking the tree. The tree would find the
+    /// same node (it tries literals first and never backtracks out of a
+    /// match), so anything else falls through to it.
+    let exactPaths: [Substring: RouteNode]
+
+    init(root: RouteNode, webSocketRouteCount: Int = 0, httpRouteCount: Int = 0) {
+        self.root = root
+        self.webSocketRouteCount = webSocketRouteCount
+        self.httpRouteCount = httpRouteCount
+        var exactPaths: [Substring: RouteNode] = [:]
+        root.forEachLiteralPath(prefix: "") { path, node in exactPaths[path[...]] = node }
+        self.exactPaths = exactPaths
+    }
 
     /// Whether some WebSocket route accepts permessage-deflate: then every
     /// publish carries a slot for its compressed frame.
@@ -111,9 +126,19 @@ struct RouteTable: Sendable {
     }
 
     func match(_ method: HTTPRequest.Method, path: Substring) -> Match {
+        if let node = exactPaths[path] { return Self.match(method, at: node, parameters: Parameters()) }
+        return matchWalkingTheTree(method, path: path)
+    }
+
+    /// `match` without the exact-path table (tests compare the two).
+    func matchWalkingTheTree(_ method: HTTPRequest.Method, path: Substring) -> Match {
         var parameters = Parameters()
         let segments = RouteNode.segments(of: path)
         guard let node = root.find(segments[...], parameters: &parameters) else { return .notFound }
+        return Self.match(method, at: node, parameters: parameters)
+    }
+
+    private static func match(_ method: HTTPRequest.Method, at node: RouteNode, parameters: Parameters) -> Match {
         if let target = node.targets[method] ?? (method == .head ? node.targets[.get] : nil) {
             return .found(target, parameters)
         }
@@ -140,6 +165,13 @@ struct RouteNode: Sendable {
         var segments = splitAtASCII(path[...], UInt8(ascii: "/"))
         if segments.first?.isEmpty == true { segments.removeFirst() }
         return segments
+    }
+
+    /// Calls `body` with every node under this one that has routes and is
+    /// reached through literal segments only, and its whole path.
+    func forEachLiteralPath(prefix: String, _ body: (String, RouteNode) -> Void) {
+        if !targets.isEmpty { body(prefix, self) }
+        for (segment, node) in literals { node.forEachLiteralPath(prefix: prefix + "/" + segment, body) }
     }
 
     /// Whether any target in this subtree satisfies `predicate`.

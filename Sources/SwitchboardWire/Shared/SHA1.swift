@@ -109,9 +109,15 @@ struct SHA1: Sendable {
 
     /// Processes one 64-byte block (FIPS 180-4 §6.1.2), keeping the message
     /// schedule as a ring of 16 words (§6.1.3) rather than all 80.
+    ///
+    /// Rounds go five at a time with the working variables' roles rotated
+    /// (round t+1's `a` is round t's new value, held in `e`'s register), so
+    /// no round spends instructions shifting five variables along: about
+    /// 22 instructions a round where the plain loop took 34 (callgrind).
     private mutating func compress(block: UnsafeRawBufferPointer) {
         assert(block.count == Self.blockSize)
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
+            let w = w.baseAddress!
             for t in 0..<16 {
                 w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
             }
@@ -120,37 +126,38 @@ struct SHA1: Sendable {
             var c = h2
             var d = h3
             var e = h4
-            // Four loops of twenty rounds, one per round function, written
-            // out without helpers: the five working variables stay in
-            // registers (closures capturing them kept them in memory).
-            for t in 0..<20 {
-                let word: UInt32
-                if t < 16 {
-                    word = w[t]
-                } else {
-                    word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
-                    w[t & 15] = word
-                }
-                let temp = Self.rotateLeft(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5A82_7999 &+ word
-                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            var t = 0
+            while t < 20 {
+                Self.round(a, &b, c, d, &e, Self.choose(b, c, d) &+ 0x5A82_7999, Self.word(w, t))
+                Self.round(e, &a, b, c, &d, Self.choose(a, b, c) &+ 0x5A82_7999, Self.word(w, t &+ 1))
+                Self.round(d, &e, a, b, &c, Self.choose(e, a, b) &+ 0x5A82_7999, Self.word(w, t &+ 2))
+                Self.round(c, &d, e, a, &b, Self.choose(d, e, a) &+ 0x5A82_7999, Self.word(w, t &+ 3))
+                Self.round(b, &c, d, e, &a, Self.choose(c, d, e) &+ 0x5A82_7999, Self.word(w, t &+ 4))
+                t &+= 5
             }
-            for t in 20..<40 {
-                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
-                w[t & 15] = word
-                let temp = Self.rotateLeft(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ED9_EBA1 &+ word
-                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            while t < 40 {
+                Self.round(a, &b, c, d, &e, (b ^ c ^ d) &+ 0x6ED9_EBA1, Self.word(w, t))
+                Self.round(e, &a, b, c, &d, (a ^ b ^ c) &+ 0x6ED9_EBA1, Self.word(w, t &+ 1))
+                Self.round(d, &e, a, b, &c, (e ^ a ^ b) &+ 0x6ED9_EBA1, Self.word(w, t &+ 2))
+                Self.round(c, &d, e, a, &b, (d ^ e ^ a) &+ 0x6ED9_EBA1, Self.word(w, t &+ 3))
+                Self.round(b, &c, d, e, &a, (c ^ d ^ e) &+ 0x6ED9_EBA1, Self.word(w, t &+ 4))
+                t &+= 5
             }
-            for t in 40..<60 {
-                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
-                w[t & 15] = word
-                let temp = Self.rotateLeft(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8F1B_BCDC &+ word
-                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            while t < 60 {
+                Self.round(a, &b, c, d, &e, Self.majority(b, c, d) &+ 0x8F1B_BCDC, Self.word(w, t))
+                Self.round(e, &a, b, c, &d, Self.majority(a, b, c) &+ 0x8F1B_BCDC, Self.word(w, t &+ 1))
+                Self.round(d, &e, a, b, &c, Self.majority(e, a, b) &+ 0x8F1B_BCDC, Self.word(w, t &+ 2))
+                Self.round(c, &d, e, a, &b, Self.majority(d, e, a) &+ 0x8F1B_BCDC, Self.word(w, t &+ 3))
+                Self.round(b, &c, d, e, &a, Self.majority(c, d, e) &+ 0x8F1B_BCDC, Self.word(w, t &+ 4))
+                t &+= 5
             }
-            for t in 60..<80 {
-                let word = Self.rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
-                w[t & 15] = word
-                let temp = Self.rotateLeft(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xCA62_C1D6 &+ word
-                e = d; d = c; c = Self.rotateLeft(b, 30); b = a; a = temp
+            while t < 80 {
+                Self.round(a, &b, c, d, &e, (b ^ c ^ d) &+ 0xCA62_C1D6, Self.word(w, t))
+                Self.round(e, &a, b, c, &d, (a ^ b ^ c) &+ 0xCA62_C1D6, Self.word(w, t &+ 1))
+                Self.round(d, &e, a, b, &c, (e ^ a ^ b) &+ 0xCA62_C1D6, Self.word(w, t &+ 2))
+                Self.round(c, &d, e, a, &b, (d ^ e ^ a) &+ 0xCA62_C1D6, Self.word(w, t &+ 3))
+                Self.round(b, &c, d, e, &a, (c ^ d ^ e) &+ 0xCA62_C1D6, Self.word(w, t &+ 4))
+                t &+= 5
             }
             h0 &+= a
             h1 &+= b
@@ -159,6 +166,32 @@ struct SHA1: Sendable {
             h4 &+= e
         }
     }
+
+    /// One round: `e` becomes the new `a` (ROTL5(a) + f + e + K + W), `b`
+    /// becomes ROTL30(b); `functionAndConstant` is f(b, c, d) + K.
+    @inline(__always)
+    private static func round(
+        _ a: UInt32, _ b: inout UInt32, _ c: UInt32, _ d: UInt32, _ e: inout UInt32,
+        _ functionAndConstant: UInt32, _ word: UInt32
+    ) {
+        e = rotateLeft(a, 5) &+ functionAndConstant &+ e &+ word
+        b = rotateLeft(b, 30)
+    }
+
+    /// Word t of the schedule (§6.1.2 step 1) from the ring of the last 16.
+    @inline(__always)
+    private static func word(_ w: UnsafeMutablePointer<UInt32>, _ t: Int) -> UInt32 {
+        if t < 16 { return w[t] }
+        let word = rotateLeft(w[(t &- 3) & 15] ^ w[(t &- 8) & 15] ^ w[(t &- 14) & 15] ^ w[t & 15], 1)
+        w[t & 15] = word
+        return word
+    }
+
+    @inline(__always)
+    private static func choose(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { (x & y) | (~x & z) }
+
+    @inline(__always)
+    private static func majority(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { (x & y) | (x & z) | (y & z) }
 
     @inline(__always)
     private static func rotateLeft(_ value: UInt32, _ count: UInt32) -> UInt32 {
