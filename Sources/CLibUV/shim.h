@@ -79,13 +79,12 @@ static inline struct epoll_event *switchboard_epoll_events_allocate(int count) {
     return (struct epoll_event *)calloc((size_t)count, sizeof(struct epoll_event));
 }
 
-/* The ready sockets, without waiting: their count, or a negative errno. */
-static inline int switchboard_epoll_ready(int epfd, struct epoll_event *events, int capacity) {
-    int count;
-    do {
-        count = epoll_wait(epfd, events, capacity, 0);
-    } while (count < 0 && errno == EINTR);
-    return count < 0 ? -errno : count;
+/* Waits up to `timeout` ms (-1: without limit) for ready members: their
+   count, 0 when the time ran out or a signal came, or a negative errno. */
+static inline int switchboard_epoll_wait(int epfd, struct epoll_event *events, int capacity, int timeout) {
+    int count = epoll_wait(epfd, events, capacity, timeout);
+    if (count < 0) return errno == EINTR ? 0 : -errno;
+    return count;
 }
 
 static inline void *switchboard_epoll_object(const struct epoll_event *events, int index) {

@@ -19,7 +19,6 @@ public final class EventLoop: @unchecked Sendable {
 
     let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private let wakeUp: UnsafeMutablePointer<uv_async_t>
-    private let flushPhase: UnsafeMutablePointer<uv_prepare_t>
     private let tasks = Locked(TaskList())
     private var thread = uv_thread_t()
     private let threadID = Atomic<UInt>(0)
@@ -79,7 +78,6 @@ public final class EventLoop: @unchecked Sendable {
         }
         self.uvLoop = uvLoop
         wakeUp = .allocate(capacity: 1)
-        flushPhase = .allocate(capacity: 1)
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
         corkBuffer = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         gatherBuffers = .allocate(capacity: Self.gatherCapacity)
@@ -92,14 +90,6 @@ public final class EventLoop: @unchecked Sendable {
             EventLoop.from(handle!.pointee.loop).runQueuedTasks()
         }), "uv_async_init")
         wakeUp.pointee.data = me
-        uv_prepare_init(uvLoop, flushPhase)
-        flushPhase.pointee.data = me
-        // Runs once per loop turn, after every read, task and timer callback
-        // of the turn and just before the loop blocks: the one place where
-        // connections write what those callbacks queued.
-        uv_prepare_start(flushPhase) { handle in
-            EventLoop.from(handle!.pointee.loop).flushPendingWrites()
-        }
         deadlines.attach(to: self)
     }
 
@@ -110,7 +100,6 @@ public final class EventLoop: @unchecked Sendable {
     private func freeMemory() {
         uvLoop.deallocate()
         wakeUp.deallocate()
-        flushPhase.deallocate()
         readBuffer.deallocate()
         corkBuffer.deallocate()
         gatherBuffers.deallocate()
@@ -144,7 +133,7 @@ public final class EventLoop: @unchecked Sendable {
         sigemptyset(&pipe)
         sigaddset(&pipe, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipe, nil)
-        uv_run(uvLoop, UV_RUN_DEFAULT)
+        runTurns()
         // Flushes scheduled by the last close callbacks (a handler writing
         // to another socket as its own closes) never run now: let go of the
         // connections they hold.
@@ -153,6 +142,30 @@ public final class EventLoop: @unchecked Sendable {
             leakedHandles: leakedHandleCount,
             closeResult: uv_loop_close(uvLoop)
         )
+    }
+
+    /// The loop itself. The thread blocks in the socket watcher's epoll
+    /// set, which holds every connection socket and libuv's own
+    /// descriptor; libuv runs a turn of its own (timers, tasks, listeners,
+    /// close callbacks) only when its descriptor is ready or something of
+    /// its is due, so a turn with socket events only costs one
+    /// `epoll_wait`. Every turn ends by flushing what its callbacks wrote
+    /// and finishing the connections they closed.
+    private func runTurns() {
+        uv_update_time(uvLoop)
+        while true {
+            let count = watcher.wait(timeout: uv_backend_timeout(uvLoop))
+            uv_update_time(uvLoop)
+            let libuvIsReady = watcher.dispatch(count)
+            if libuvIsReady || uv_backend_timeout(uvLoop) == 0 {
+                // 0: no handle is left (after `beginShutdown`).
+                if uv_run(uvLoop, UV_RUN_NOWAIT) == 0 { return }
+            }
+            repeat {
+                flushPendingWrites()
+                watcher.finishClosedConnections()
+            } while !pendingFlushes.isEmpty
+        }
     }
 
     func joinThread() {
@@ -290,9 +303,8 @@ public final class EventLoop: @unchecked Sendable {
         runQueuedTasks()
         for resource in Array(resources.values) { resource.closeForShutdown() }
         forEachConnection { $0.close() }
-        watcher.shutDown()
+        watcher.finishClosedConnections()
         deadlines.close()
-        uv_close(asHandle(flushPhase), nil)
         closeLeakedHandles()
     }
 

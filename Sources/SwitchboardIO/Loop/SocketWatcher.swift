@@ -2,62 +2,57 @@ internal import CLibUV
 import Glibc
 
 /// Watches every connection socket of one loop with an epoll set of its
-/// own, which libuv polls as a single descriptor.
+/// own, which is also where the loop's thread blocks: libuv's own epoll
+/// descriptor (its timers' wake-ups, cross-thread tasks, listeners, Redis)
+/// is one more member of the set.
 ///
 /// Why not a libuv handle per connection: a `uv_poll_t` is 160 bytes in
 /// every idle connection, and `uv_poll_init_socket` costs three system
 /// calls per connection (an `ioctl` and an epoll add and delete to check
 /// the descriptor). Here a connection costs its table slot (8 bytes) and
-/// one `epoll_ctl` when it starts watching. Readiness is level-triggered,
-/// as libuv's polls are: what a callback leaves unread is reported again
-/// on the next turn.
+/// one `epoll_ctl` when it starts watching. And why libuv's descriptor
+/// inside this set rather than this set inside libuv's: a turn with only
+/// socket events then costs one `epoll_wait`, not libuv's and then this
+/// set's (`EventLoop.runTurns`). Readiness is level-triggered, as libuv's
+/// polls are: what a callback leaves unread is reported again on the next
+/// turn.
 ///
 /// Lifetime: the table holds each connection strongly until it closes.
 /// Closing removes the socket from the set and closes it at once; the
-/// connection is released, and hears that it closed, on the next turn
-/// (libuv's idle phase), so an event already fetched in the same batch
-/// never points at freed memory and `connectionDidClose` is never nested
-/// inside the call that closed it.
+/// connection is released, and hears that it closed, at the end of the
+/// turn (`finishClosedConnections`), so an event already fetched in the
+/// same batch never points at freed memory and `connectionDidClose` is
+/// never nested inside the call that closed it.
 final class SocketWatcher {
     private let epoll: Int32
-    private let poll: UnsafeMutablePointer<uv_poll_t>
-    private let finisher: UnsafeMutablePointer<uv_idle_t>
     private let ready: UnsafeMutablePointer<epoll_event>
     static let readyCapacity: Int32 = 256
 
     /// Open connections, indexed by socket.
     @exclusivity(unchecked) private var connections: ContiguousArray<TCPConnection?> = []
-    /// Closed connections whose end is delivered on the next turn, and the
-    /// list they are moved to while that runs (no allocation per turn).
+    /// Closed connections whose end is delivered at the end of the turn,
+    /// and the list they are moved to while that runs (no allocation per
+    /// turn).
     @exclusivity(unchecked) private var closed: [TCPConnection] = []
     @exclusivity(unchecked) private var finishing: [TCPConnection] = []
-    private var isFinisherStarted = false
 
     init(uvLoop: UnsafeMutablePointer<uv_loop_t>) throws(IOError) {
         let epoll = switchboard_epoll_create()
         guard epoll >= 0 else { throw IOError(code: epoll, operation: "epoll_create1") }
-        let poll = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
-        let initialised = uv_poll_init(uvLoop, poll, epoll)
-        guard initialised == 0 else {
-            poll.deallocate()
+        // libuv's events carry no object: they tell the loop to run libuv.
+        let added = switchboard_epoll_control(
+            epoll, Int32(SWITCHBOARD_EPOLL_ADD), uv_backend_fd(uvLoop), UInt32(SWITCHBOARD_EPOLL_IN), nil)
+        guard added == 0 else {
             Glibc.close(epoll)
-            throw IOError(code: initialised, operation: "uv_poll_init")
+            throw IOError(code: added, operation: "epoll_ctl")
         }
         self.epoll = epoll
-        self.poll = poll
-        finisher = .allocate(capacity: 1)
-        uv_idle_init(uvLoop, finisher)
         ready = switchboard_epoll_events_allocate(Self.readyCapacity)!
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        poll.pointee.data = me
-        finisher.pointee.data = me
-        uv_poll_start(poll, Int32(UV_READABLE.rawValue)) { poll, _, _ in
-            Unmanaged<SocketWatcher>.fromOpaque(poll!.pointee.data).takeUnretainedValue().dispatchReadySockets()
-        }
     }
 
     deinit {
         free(UnsafeMutableRawPointer(ready))
+        Glibc.close(epoll)
     }
 
     // MARK: Connections
@@ -82,7 +77,7 @@ final class SocketWatcher {
     }
 
     /// Stops watching `socket` (when it is watched) and closes it; the
-    /// connection hears `socketDidClose` on the next turn.
+    /// connection hears `socketDidClose` at the end of the turn.
     func close(_ connection: TCPConnection, socket: Int32, isWatched: Bool) {
         // Kept first: the table's reference may be the last one.
         closed.append(connection)
@@ -94,13 +89,6 @@ final class SocketWatcher {
             _ = switchboard_epoll_control(epoll, Int32(SWITCHBOARD_EPOLL_DEL), socket, 0, nil)
         }
         Glibc.close(socket)
-        if !isFinisherStarted {
-            isFinisherStarted = true
-            // An active idle handle also keeps the loop from blocking.
-            uv_idle_start(finisher) { idle in
-                Unmanaged<SocketWatcher>.fromOpaque(idle!.pointee.data).takeUnretainedValue().finishClosedConnections()
-            }
-        }
     }
 
     /// Calls `body` with every open connection.
@@ -113,43 +101,44 @@ final class SocketWatcher {
 
     // MARK: Events
 
-    private func dispatchReadySockets() {
-        let count = switchboard_epoll_ready(epoll, ready, Self.readyCapacity)
-        guard count > 0 else { return }
+    /// Blocks until a member is ready or `timeout` ms passed (-1: no
+    /// limit); returns how many are (their events wait for `dispatch`).
+    func wait(timeout: Int32) -> Int32 {
+        let count = switchboard_epoll_wait(epoll, ready, Self.readyCapacity, timeout)
+        // EBADF/EINVAL cannot happen on the loop's own set; treat as none.
+        return max(count, 0)
+    }
+
+    /// Hands the `count` events of the last `wait` to their connections;
+    /// returns whether libuv's descriptor was among them.
+    func dispatch(_ count: Int32) -> Bool {
+        var libuvIsReady = false
         for index in 0..<count {
-            // Alive until the next turn even if an earlier event of this
-            // batch closed it (see `close`): the connection ignores events
-            // it no longer waits for.
-            let object = switchboard_epoll_object(ready, index)!
+            guard let object = switchboard_epoll_object(ready, index) else {
+                libuvIsReady = true
+                continue
+            }
+            // Alive until the end of the turn even if an earlier event of
+            // this batch closed it (see `close`): the connection ignores
+            // events it no longer waits for.
             let flags = switchboard_epoll_flags(ready, index)
             Unmanaged<TCPConnection>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.socketDidBecomeReady(flags) }
         }
+        return libuvIsReady
     }
 
-    private func finishClosedConnections() {
+    /// Whether connections closed this turn wait to hear of it.
+    var hasClosedConnections: Bool { !closed.isEmpty }
+
+    /// Delivers the ends of the connections closed this turn, and lets go
+    /// of them.
+    func finishClosedConnections() {
         // Finishing may close more (a delegate closing another connection):
         // those are delivered here too.
         while !closed.isEmpty {
             swap(&closed, &finishing)
             for connection in finishing { connection.socketDidClose() }
             finishing.removeAll(keepingCapacity: true)
-        }
-        uv_idle_stop(finisher)
-        isFinisherStarted = false
-    }
-
-    // MARK: Shutdown
-
-    /// Delivers the ends still pending and closes the set's own handles
-    /// (and with them the epoll descriptor). Every connection must be
-    /// closed already.
-    func shutDown() {
-        finishClosedConnections()
-        closeAndFree(finisher)
-        poll.pointee.data = UnsafeMutableRawPointer(bitPattern: Int(epoll))
-        uv_close(asHandle(poll)) { handle in
-            Glibc.close(Int32(Int(bitPattern: handle!.pointee.data)))
-            UnsafeMutableRawPointer(handle!).deallocate()
         }
     }
 }

@@ -23,7 +23,7 @@ struct ConnectionLifecycle: Equatable {
         /// until the peer's FIN, so that closing does not reset (RST) a
         /// connection whose last bytes the peer has not read yet.
         case lingering
-        /// The socket is closed; the connection finishes on the next turn
+        /// The socket is closed; the connection finishes at the end of the turn
         /// (`SocketWatcher`).
         case closing
         /// Finished: the delegate was told and let go.
@@ -48,7 +48,7 @@ struct ConnectionLifecycle: Equatable {
         case deadlinePassed
         /// Close at once; whatever is queued is dropped.
         case close
-        /// The turn after the socket was closed came (`SocketWatcher`).
+        /// The turn in which the socket was closed ended (`SocketWatcher`).
         case socketClosed
     }
 

@@ -9,7 +9,7 @@ import Synchronization
 /// queued and flushed once per loop turn as one gathered write, so many
 /// small messages to one peer cost one system call.
 ///
-/// I/O: the loop's `SocketWatcher` (one epoll set, polled by libuv) says
+/// I/O: the loop's `SocketWatcher` (one epoll set, where the loop waits) says
 /// when the socket is ready, and the connection does its own `recv` into
 /// the loop's read buffer, `send`/`sendmsg` of its queue, and `shutdown`:
 /// the same system calls libuv's stream would make, without a 248-byte
@@ -17,7 +17,7 @@ import Synchronization
 /// write requests.
 ///
 /// Lifetime: the watcher's table keeps the object alive from adoption
-/// until the turn after it closed, then the delegate hears
+/// until the end of the loop turn in which it closed, then the delegate hears
 /// `connectionDidClose` and is released. Closing is idempotent.
 package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     // Stored properties in this order pack into 112 bytes (128 with the
@@ -246,7 +246,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         }
     }
 
-    /// The watcher closed the socket on an earlier turn: the end reaches
+    /// The watcher closed the socket earlier in this turn: the end reaches
     /// the delegate now.
     func socketDidClose() {
         apply(.socketClosed)
