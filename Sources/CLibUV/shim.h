@@ -48,9 +48,10 @@ static inline int switchboard_socket_error(int fd) {
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) return -errno;
     return -error;
 }
-/* Connections' sockets are watched by one epoll set per loop, which libuv
-   itself polls (see SocketWatcher.swift). struct epoll_event is packed on
-   x86_64, so Swift only ever sees it through these helpers. */
+/* Connections' sockets are watched by one epoll set per loop, where the
+   loop's thread blocks; libuv's own descriptor is one of its members (see
+   SocketWatcher.swift). struct epoll_event is packed on x86_64, so Swift
+   only ever sees it through these helpers. */
 enum {
     SWITCHBOARD_EPOLL_IN = EPOLLIN,
     SWITCHBOARD_EPOLL_OUT = EPOLLOUT,

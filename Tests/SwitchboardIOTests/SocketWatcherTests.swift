@@ -132,4 +132,45 @@ struct SocketWatcherTests {
         setsockopt(pair[1], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         #expect(recv(pair[1], &byte, 1, 0) == 0)  // closed, not left open
     }
+
+    @Test func aDescriptorClosedBehindItsConnectionAndReusedStaysWithItsNewOwner() throws {
+        // A host hands over a socket, then closes the number itself, and
+        // the number is given to another socket, handed over too. Closing
+        // the first connection must not close the second's socket nor
+        // drop it from the loop's table.
+        let group = try EventLoopGroup(loopCount: 1)
+        defer { _ = group.shutdown() }
+        let loop = group.loops[0]
+        var first: [Int32] = [0, 0], second: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &first) == 0)
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &second) == 0)
+        defer { close(first[1]); close(second[1]) }
+        let number = first[0], replacement = second[0]
+        let connections = Locked<[TCPConnection]>([])
+        #expect(loop.runAndWait(timeout: .seconds(5)) {
+            guard let connection = try? TCPConnection.adopt(socket: number, on: loop) else { return }
+            connection.start(delegate: EchoDelegate())
+            connections.withLock { $0.append(connection) }
+        })
+        // Behind the first connection's back: the number now names the
+        // second pair's socket.
+        #expect(dup2(replacement, number) == number)
+        close(replacement)
+        #expect(loop.runAndWait(timeout: .seconds(5)) {
+            guard let connection = try? TCPConnection.adopt(socket: number, on: loop) else { return }
+            connection.start(delegate: EchoDelegate())
+            connections.withLock { $0.append(connection) }
+            connections.withLock { $0[0] }.close()
+        })
+        #expect(connections.withLock { $0.count } == 2)
+        let counted = Locked(0)
+        #expect(loop.runAndWait(timeout: .seconds(5)) { loop.forEachConnection { _ in counted.withLock { $0 += 1 } } })
+        #expect(counted.withLock { $0 } == 1)
+        // The second connection still has its socket and is still watched.
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(second[1], SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        #expect(send(second[1], "hi", 2, 0) == 2)
+        var echoed = [UInt8](repeating: 0, count: 2)
+        #expect(recv(second[1], &echoed, 2, 0) == 2 && echoed == Array("hi".utf8))
+    }
 }

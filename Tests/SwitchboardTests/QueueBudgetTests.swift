@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwitchboardSync
 import TestSupport
 @testable import Switchboard
 
@@ -20,18 +21,26 @@ struct QueueBudgetTests {
         #expect(await eventually(seconds: 5) { server.webSocketCount == 5 })
         // Read on a thread of its own: a blocking read on the concurrency
         // pool waits for a free pool thread while other tests block theirs.
+        let receivedSoFar = Locked(0)
         let reading = Task {
             try await onOwnThread { () -> Int in
                 var received = 0
-                while received < messages, (try? reader.receiveNonPing())?.opcode == 0x2 { received += 1 }
+                while received < messages, (try? reader.receiveNonPing())?.opcode == 0x2 {
+                    received += 1
+                    receivedSoFar.withLock { $0 = received }
+                }
                 return received
             }
         }
         // 10 MiB each: more than the kernel takes into a socket (4 MiB at most on loopback).
         let payload = [UInt8](repeating: 1, count: 256 << 10)
-        for _ in 0..<messages {
+        for index in 0..<messages {
             server.pubsub.publish("feed", binary: payload)
-            try await Task.sleep(for: .milliseconds(10))
+            // In step with the reader: its queue stays one message deep
+            // however slow the machine (under Thread Sanitizer beside the
+            // whole suite a reader paced by the clock fell 2 MiB behind and
+            // was dropped too), while the stalled ones' grow by every one.
+            #expect(await eventually(seconds: 30) { receivedSoFar.withLock { $0 } > index })
         }
         #expect(try await reading.value == messages)
         // Some 6 MiB each would wait in user space: the stalled ones go, the reader stays.

@@ -30,6 +30,9 @@ final class SocketWatcher {
 
     /// Open connections, indexed by socket.
     @exclusivity(unchecked) private var connections: ContiguousArray<TCPConnection?> = []
+    /// Events are being handed out: connections must not be finished now
+    /// (`dispatch` holds them without a retain).
+    private var isDispatching = false
     /// Closed connections whose end is delivered at the end of the turn,
     /// and the list they are moved to while that runs (no allocation per
     /// turn).
@@ -46,8 +49,12 @@ final class SocketWatcher {
             Glibc.close(epoll)
             throw IOError(code: added, operation: "epoll_ctl")
         }
+        guard let ready = switchboard_epoll_events_allocate(Self.readyCapacity) else {
+            Glibc.close(epoll)
+            throw IOError(code: -ENOMEM, operation: "calloc")
+        }
         self.epoll = epoll
-        ready = switchboard_epoll_events_allocate(Self.readyCapacity)!
+        self.ready = ready
     }
 
     deinit {
@@ -63,6 +70,10 @@ final class SocketWatcher {
         if slot >= connections.count {
             connections.append(contentsOf: repeatElement(nil, count: slot + 1 - connections.count))
         }
+        // Already taken only if the descriptor was closed behind its
+        // connection's back (a host handing over a socket it had closed)
+        // and the number given out again: that connection's own close
+        // finds the slot no longer its own and leaves the socket alone.
         connections[slot] = connection
     }
 
@@ -81,7 +92,11 @@ final class SocketWatcher {
     func close(_ connection: TCPConnection, socket: Int32, isWatched: Bool) {
         // Kept first: the table's reference may be the last one.
         closed.append(connection)
-        connections[Int(socket)] = nil
+        let slot = Int(socket)
+        // Not its own any more (see `add`): the number belongs to another
+        // connection now, whose registration and socket must stay.
+        guard slot < connections.count, connections[slot] === connection else { return }
+        connections[slot] = nil
         // Explicitly: closing alone leaves the registration in place while
         // another process holds a copy of the descriptor (a child between
         // fork and exec), and its events would name a freed connection.
@@ -91,13 +106,19 @@ final class SocketWatcher {
         Glibc.close(socket)
     }
 
-    /// Calls `body` with every open connection.
+    /// Calls `body` with every open connection, in descriptor order.
     func forEachConnection(_ body: (TCPConnection) -> Void) {
-        // A copy: `body` may close connections.
-        for connection in Array(connections) {
-            if let connection { body(connection) }
+        // By index, without copying the table: `body` may close connections
+        // (which empties their slots) or add one (past the end).
+        var index = 0
+        while index < connections.count {
+            if let connection = connections[index] { body(connection) }
+            index += 1
         }
     }
+
+    /// Open connections (a loop that has ended must have none).
+    var connectionCount: Int { connections.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     // MARK: Events
 
@@ -105,13 +126,18 @@ final class SocketWatcher {
     /// limit); returns how many are (their events wait for `dispatch`).
     func wait(timeout: Int32) -> Int32 {
         let count = switchboard_epoll_wait(epoll, ready, Self.readyCapacity, timeout)
-        // EBADF/EINVAL cannot happen on the loop's own set; treat as none.
-        return max(count, 0)
+        // Only a descriptor closed behind the loop's back gives EBADF or
+        // EINVAL here, and the loop cannot go on without its set: stop
+        // with the reason rather than spin.
+        precondition(count >= 0, "the loop's epoll set failed: errno \(-count)")
+        return count
     }
 
     /// Hands the `count` events of the last `wait` to their connections;
     /// returns whether libuv's descriptor was among them.
     func dispatch(_ count: Int32) -> Bool {
+        isDispatching = true
+        defer { isDispatching = false }
         var libuvIsReady = false
         for index in 0..<count {
             guard let object = switchboard_epoll_object(ready, index) else {
@@ -127,12 +153,10 @@ final class SocketWatcher {
         return libuvIsReady
     }
 
-    /// Whether connections closed this turn wait to hear of it.
-    var hasClosedConnections: Bool { !closed.isEmpty }
-
     /// Delivers the ends of the connections closed this turn, and lets go
     /// of them.
     func finishClosedConnections() {
+        assert(!isDispatching, "connections finished while their events are handed out")
         // Finishing may close more (a delegate closing another connection):
         // those are delivered here too.
         while !closed.isEmpty {

@@ -90,10 +90,15 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         // Only a stream socket can be one (epoll would take a pipe too).
         var type: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(socket, SOL_SOCKET, SO_TYPE, &type, &length) < 0 || type != Int32(SOCK_STREAM.rawValue) {
-            let code = errno == 0 || type != Int32(SOCK_STREAM.rawValue) ? ENOTSOCK : errno
-            Glibc.close(socket)
+        if getsockopt(socket, SOL_SOCKET, SO_TYPE, &type, &length) < 0 {
+            let code = errno
+            // Not open: the number may be another connection's by now.
+            if code != EBADF { Glibc.close(socket) }
             throw IOError(code: -code, operation: "adopt")
+        }
+        guard type == Int32(SOCK_STREAM.rawValue) else {
+            Glibc.close(socket)
+            throw IOError(code: -ENOTSOCK, operation: "adopt")
         }
         // Accepted elsewhere, maybe blocking: this loop must never wait on it.
         let flags = fcntl(socket, F_GETFL)
@@ -232,9 +237,11 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             apply(.failed(code: error < 0 ? error : -EIO))
             return
         }
-        // A hang-up is reported whatever was asked: the read or write that
-        // follows finds out what it means.
+        // A hang-up alone is reported whatever was asked: the read or write
+        // that follows finds out what it means (as libuv does; with input
+        // still to read, reading comes first).
         let hangUp = flags & UInt32(SWITCHBOARD_EPOLL_HUP) != 0
+            && flags & (UInt32(SWITCHBOARD_EPOLL_IN) | UInt32(SWITCHBOARD_EPOLL_OUT)) == 0
         if hangUp || flags & UInt32(SWITCHBOARD_EPOLL_OUT) != 0, isWaitingForWritable {
             isWaitingForWritable = false
             flush()
