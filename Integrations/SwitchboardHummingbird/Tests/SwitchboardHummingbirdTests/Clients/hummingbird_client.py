@@ -26,6 +26,11 @@ async def main(port: int) -> None:
     assert get(port, "/health") == (200, b"ok")
     url = f"ws://127.0.0.1:{port}/topic/news"
     subscribers = [await websockets.connect(url) for _ in range(3)]
+    # The host writes the 101 and hands the socket over after it: a pong
+    # comes from Switchboard, which subscribed the connection (onOpen)
+    # before it read anything. Publishing earlier could beat that.
+    for ws in subscribers:
+        await asyncio.wait_for(await ws.ping(), 10)
     # What a Hummingbird route handler publishes reaches every subscriber.
     status, _ = await asyncio.to_thread(post, port, "/publish/news", b"from a route")
     assert status == 200, status
