@@ -36,6 +36,18 @@ final class DeadlineDelegate: TCPConnectionDelegate {
     }
 }
 
+/// Counts what it reads; at the end of input answers with the count.
+final class InputCounter: TCPConnectionDelegate {
+    var count = 0
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        count += bytes.count
+    }
+    func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        connection.write(SharedBytes(string: "\(count)"))
+        connection.closeAfterFlush()
+    }
+}
+
 @Suite("TCP connections", .serialized)
 struct ConnectionTests {
     @Test func manySmallWritesToASlowReaderAllArriveInOrderThenClose() throws {
@@ -67,6 +79,24 @@ struct ConnectionTests {
             try client.send(Array("!".utf8) + [UInt8](repeating: 0x20, count: 100_000))
             let received = try client.receiveUntilClosed()
             #expect(received == Array("bye".utf8))
+        }
+    }
+
+    @Test func inputThatCameWithThePeersFINIsAllReadBeforeItsEnd() throws {
+        // The loop is stalled while the client sends and half-closes, so the
+        // server finds the FIN already queued behind the input (RDHUP): a
+        // read that fills the buffer must not be taken for the last one.
+        try withEchoServer(loops: 1, delegate: { InputCounter() }) { group, port in
+            for size in [1, 1_000, 65_535, 65_536, 65_537, 100_000, 150_000] {
+                let client = try TestSocket(port: port)
+                try client.send("x")  // accepted and reading before the stall
+                usleep(20_000)
+                let stalled = group.loops[0].execute { usleep(200_000) }
+                #expect(stalled)
+                try client.send([UInt8](repeating: 0x62, count: size - 1))
+                client.shutdownWrite()
+                #expect(try client.receiveUntilClosed() == Array("\(size)".utf8), "size \(size)")
+            }
         }
     }
 

@@ -213,7 +213,9 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     private func updatePolling() {
         guard !lifecycle.isClosingOrClosed else { return }
         var events: UInt32 = 0
-        if isReading { events |= UInt32(SWITCHBOARD_EPOLL_IN) }
+        // RDHUP: the peer's FIN is reported with the input before it, so
+        // the read that drains it can end the input too (`readOnce`).
+        if isReading { events |= UInt32(SWITCHBOARD_EPOLL_IN) | UInt32(SWITCHBOARD_EPOLL_RDHUP) }
         if isWaitingForWritable { events |= UInt32(SWITCHBOARD_EPOLL_OUT) }
         guard events != polledEvents else { return }
         let result = loop.watcher.watch(self, socket: socket, events: events, previous: polledEvents)
@@ -249,7 +251,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             updatePolling()
         }
         if hangUp || flags & UInt32(SWITCHBOARD_EPOLL_IN) != 0, isReading {
-            readOnce()
+            readOnce(peerFinishedSending: flags & (UInt32(SWITCHBOARD_EPOLL_HUP) | UInt32(SWITCHBOARD_EPOLL_RDHUP)) != 0)
         }
     }
 
@@ -262,27 +264,41 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// One `recv` into the loop's read buffer: readiness is level-triggered,
     /// so what is left is reported again on the next turn, after the
     /// loop's other connections.
-    private func readOnce() {
+    ///
+    /// `peerFinishedSending`: the peer's FIN had arrived when the socket was
+    /// reported (RDHUP or HUP), so everything it sent was already queued: a
+    /// read that does not fill the buffer has drained it, and the end of
+    /// input is handled at once instead of by one more `recv` (and often
+    /// one more turn) that would return 0.
+    private func readOnce(peerFinishedSending: Bool) {
         let buffer = loop.readBuffer
         let count = switchboard_receive(socket, buffer.baseAddress!, buffer.count)
         if count > 0 {
-            guard lifecycle.deliversInput, let delegate else {
+            if lifecycle.deliversInput, let delegate {
+                loop.readingConnection = self
+                delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+                flushCork()
+                loop.readingConnection = nil
+            } else {
                 apply(.discarded(byteCount: count))
-                return
             }
-            loop.readingConnection = self
-            delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
-            flushCork()
-            loop.readingConnection = nil
+            // Still reading: neither closed nor paused by the delegate.
+            if peerFinishedSending, count < buffer.count, isReading {
+                inputEnded()
+            }
         } else if count == 0 {
-            isReading = false  // nothing more will come
-            apply(.endOfInput)
-            // Unless that closed the connection (whose close removes the
-            // socket anyway: one system call fewer), stop watching for input.
-            updatePolling()
+            inputEnded()
         } else if count != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(count)))
         }
+    }
+
+    private func inputEnded() {
+        isReading = false  // nothing more will come
+        apply(.endOfInput)
+        // Unless that closed the connection (whose close removes the
+        // socket anyway: one system call fewer), stop watching for input.
+        updatePolling()
     }
 
     // MARK: Deadlines
