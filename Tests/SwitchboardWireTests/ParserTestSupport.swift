@@ -45,6 +45,7 @@ func parse(chunks: [ArraySlice<UInt8>], limits: HTTPParserLimits = .default) -> 
                 guard let event = try parser.nextEvent() else { break }
                 switch event {
                 case .request(let head, let body):
+                    expectFieldsReadWithoutBuilding(head)
                     outcome.requests.append(
                         ParsedRequest(
                             request: head.request,
@@ -141,4 +142,19 @@ struct InvalidCase: Sendable, CustomTestStringConvertible {
         #expect(outcome.error?.status.code == status, "\(outcome)", sourceLocation: sourceLocation)
         #expect(outcome.error?.reason == reason, "\(outcome)", sourceLocation: sourceLocation)
     }
+}
+
+/// What routing and the handshake read from a parsed head without building
+/// its `HTTPRequest` agrees with the request built from it.
+func expectFieldsReadWithoutBuilding(_ head: HTTPRequestHead, sourceLocation: SourceLocation = #_sourceLocation) {
+    var read: [([UInt8], [UInt8])] = []
+    head.forEachField { name, value in read.append((Array(name), Array(value))) }
+    let request = head.request
+    let built = request.headerFields.map { field in
+        (Array(field.name.rawName.utf8), field.withUnsafeBytesOfValue { Array($0) })
+    }
+    #expect(read.map(\.0) == built.map(\.0), sourceLocation: sourceLocation)
+    #expect(read.map(\.1) == built.map(\.1), sourceLocation: sourceLocation)
+    #expect(head.method == request.method && head.path == request.path && head.authority == request.authority,
+            sourceLocation: sourceLocation)
 }

@@ -40,6 +40,34 @@ func handshakeRequest(method: HTTPRequest.Method = .get, replacing: [(HTTPField.
         method: method, scheme: nil, authority: "server.example.com", path: "/chat", headerFields: fields)
 }
 
+/// Validates `request` as built and again as the parser produces it from
+/// the request's bytes (field names sent in upper case: the parsed path
+/// reads them as sent), expects both to agree, and returns the outcome.
+func validateBothWays(_ request: HTTPRequest, isHTTP11: Bool) throws(HTTPRefusal) -> WebSocketHandshakeRequest {
+    let built = Result { () throws(HTTPRefusal) in try WebSocketHandshake.validate(request, isHTTP11: isHTTP11) }
+    var text = "\(request.method.rawValue) \(request.path ?? "/") HTTP/1.\(isHTTP11 ? 1 : 0)\r\n"
+    text += "Host: \(request.authority ?? "")\r\n"
+    for field in request.headerFields { text += "\(field.name.rawName.uppercased()): \(field.value)\r\n" }
+    text += "\r\n"
+    var parser = HTTPRequestParser()
+    parser.receive(Array(text.utf8))
+    guard case .request(let head, _)? = try? parser.nextEvent() else {
+        Issue.record("the parser did not return the request: \(text)")
+        return try built.get()
+    }
+    let parsed = Result { () throws(HTTPRefusal) in try WebSocketHandshake.validate(head) }
+    switch (built, parsed) {
+    case (.success(let a), .success(let b)):
+        #expect(a.key == b.key && a.subprotocols == b.subprotocols && a.extensions == b.extensions && a.origin == b.origin,
+                "built \(a), parsed \(b)")
+    case (.failure(let a), .failure(let b)):
+        #expect(a == b)
+    default:
+        Issue.record("built \(built), parsed \(parsed)")
+    }
+    return try built.get()
+}
+
 @Suite("RFC 6455 §4.2: server handshake")
 struct WebSocketHandshakeTests {
     static let refusals: [HandshakeCase] = [
@@ -101,10 +129,10 @@ struct WebSocketHandshakeTests {
     @Test("refusals and their status", arguments: refusals)
     func refusal(_ row: HandshakeCase) {
         #expect(throws: HTTPRefusal.self) {
-            try WebSocketHandshake.validate(row.request, isHTTP11: row.isHTTP11)
+            try validateBothWays(row.request, isHTTP11: row.isHTTP11)
         }
         do {
-            _ = try WebSocketHandshake.validate(row.request, isHTTP11: row.isHTTP11)
+            _ = try validateBothWays(row.request, isHTTP11: row.isHTTP11)
         } catch {
             #expect(error.status.code == row.status)
             #expect(error.reason == row.reason)
@@ -140,7 +168,7 @@ struct WebSocketHandshakeTests {
     func malformedExtension(_ value: String) {
         let request = handshakeRequest(replacing: [(.secWebSocketExtensions, [value])])
         #expect(throws: HTTPRefusal.badRequest("invalid Sec-WebSocket-Extensions")) {
-            try WebSocketHandshake.validate(request, isHTTP11: true)
+            try validateBothWays(request, isHTTP11: true)
         }
     }
 
@@ -149,7 +177,7 @@ struct WebSocketHandshakeTests {
         let request = handshakeRequest(replacing: [
             (.secWebSocketExtensions, ["permessage-deflate; client_max_window_bits, x-webkit-deflate-frame"])
         ])
-        let offer = try WebSocketHandshake.validate(request, isHTTP11: true)
+        let offer = try validateBothWays(request, isHTTP11: true)
         #expect(offer.key == "dGhlIHNhbXBsZSBub25jZQ==")
         #expect(offer.subprotocols == ["chat", "superchat"])
         #expect(offer.origin == "http://example.com")
@@ -171,7 +199,7 @@ struct WebSocketHandshakeTests {
             (.secWebSocketProtocol, ["  a , b", "c,,d"]),
             (.origin, []),
         ])
-        let offer = try WebSocketHandshake.validate(request, isHTTP11: true)
+        let offer = try validateBothWays(request, isHTTP11: true)
         #expect(offer.subprotocols == ["a", "b", "c", "d"])
         #expect(offer.extensions.isEmpty)
         #expect(offer.origin == nil)
@@ -188,7 +216,7 @@ struct WebSocketHandshakeTests {
                 ]
             )
         ])
-        let offers = try WebSocketHandshake.validate(request, isHTTP11: true).extensions
+        let offers = try validateBothWays(request, isHTTP11: true).extensions
         #expect(
             offers == [
                 WebSocketExtensionOffer(

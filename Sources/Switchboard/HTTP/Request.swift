@@ -5,8 +5,16 @@ import SwitchboardWire
 /// An HTTP request as a route handler sees it: the head, the whole body,
 /// and the path parameters the route matched.
 public struct Request: Sendable {
-    /// Method, path (with query), authority and header fields.
-    public var head: HTTPRequest
+    /// Method, path (with query), authority and header fields. For a request
+    /// that came to Switchboard's own port, built from the parsed head the
+    /// first time it is read (routing and the WebSocket handshake do not
+    /// need it), then kept.
+    public var head: HTTPRequest {
+        get { parsedHead.request }
+        set { parsedHead.request = newValue }
+    }
+    /// The head as the parser left it (or `head` as set).
+    private(set) var parsedHead: HTTPRequestHead
     /// The body, already complete (bounded by `HTTPConfiguration.limits.maxBodySize`).
     public var body: [UInt8]
     /// Values of the route's `:name` and `*name` segments, percent-decoded.
@@ -20,26 +28,43 @@ public struct Request: Sendable {
     /// Switchboard's own port.
     public var hostContext: (any Sendable)? = nil
 
-    public var method: HTTPRequest.Method { head.method }
+    init(head: HTTPRequestHead, body: [UInt8], parameters: Parameters, remoteAddress: SocketAddress? = nil) {
+        parsedHead = head
+        self.body = body
+        self.parameters = parameters
+        self.remoteAddress = remoteAddress
+    }
+
+    /// A request another HTTP stack parsed (a hand-off).
+    init(head: HTTPRequest, body: [UInt8], parameters: Parameters, remoteAddress: SocketAddress? = nil) {
+        self.init(
+            head: HTTPRequestHead(request: head, version: .http1_1, keepAlive: true, isUpgradeRequest: true),
+            body: body, parameters: parameters, remoteAddress: remoteAddress)
+    }
+
+    public var method: HTTPRequest.Method { parsedHead.method }
     public var headerFields: HTTPFields { head.headerFields }
 
     /// The path without the query string.
-    public var path: Substring { Self.path(of: head) }
+    public var path: Substring { Self.path(ofTarget: parsedHead.path) }
 
     /// The path of `head` without its query string (what routes match).
+    static func path(of head: HTTPRequest) -> Substring { path(ofTarget: head.path) }
+
+    /// The path of a request target without its query string.
     ///
     /// `?`, `&` and `=` are found in the UTF-8 bytes, not among
     /// `Character`s: a target handed over by another HTTP stack may hold
     /// a character that joins the delimiter after it into one grapheme
     /// cluster (U+0605 before `?`).
-    static func path(of head: HTTPRequest) -> Substring {
-        let full = head.path ?? "/"
+    static func path(ofTarget target: String?) -> Substring {
+        let full = target ?? "/"
         return full[..<(full.utf8.firstIndex(of: UInt8(ascii: "?")) ?? full.endIndex)]
     }
 
     /// The raw query string after `?`, if any.
     public var query: Substring? {
-        guard let full = head.path, let mark = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        guard let full = parsedHead.path, let mark = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
         return full[full.utf8.index(after: mark)...]
     }
 

@@ -85,7 +85,7 @@ extension Server {
             // WebSocket may pause it again while it handles the buffered
             // bytes; a refusal's close stops it.
             connection.resumeReading()
-            route.upgrade(incoming, isHTTP11: true, on: connection, context: context, settled: settled) { bufferedBytes }
+            route.upgrade(incoming, on: connection, context: context, settled: settled) { bufferedBytes }
         }
         if !accepted {
             close(socket)

@@ -1,4 +1,5 @@
 public import HTTPTypes
+import SwitchboardWire
 
 /// Options of one WebSocket route. Every default is safe for a public
 /// server; each field says why it has the value it has.
@@ -89,31 +90,56 @@ public struct SlowConsumerPolicy: Sendable, Hashable {
 
 /// Which `Origin` header values may open a WebSocket.
 public struct OriginPolicy: Sendable {
-    let allows: @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool
+    /// What the check reads. The built-in policies need only the request's
+    /// authority, which the upgrade reads without building `HTTPRequest`.
+    private enum Check: Sendable {
+        case authority(@Sendable (_ origin: String?, _ authority: String?) -> Bool)
+        case request(@Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool)
+    }
+    private let check: Check
+
+    /// Whether `origin` may open a WebSocket with `request`.
+    func allows(_ origin: String?, _ request: HTTPRequest) -> Bool {
+        switch check {
+        case .authority(let allows): allows(origin, request.authority)
+        case .request(let allows): allows(origin, request)
+        }
+    }
+
+    func acceptPolicy(subprotocols: [String], deflate: PerMessageDeflatePolicy?) -> WebSocketAcceptPolicy {
+        switch check {
+        case .authority(let allows):
+            WebSocketAcceptPolicy(subprotocols: subprotocols, deflate: deflate, allowsOriginWithAuthority: allows)
+        case .request(let allows):
+            WebSocketAcceptPolicy(subprotocols: subprotocols, deflate: deflate, allowsOrigin: allows)
+        }
+    }
 
     /// The origin's host and port must equal the request's `Host`. A
     /// request without `Origin` (not from a browser) is allowed: only
     /// browsers attach cookies cross-site, and they always send `Origin`.
-    public static let sameOrigin = OriginPolicy { origin, request in
+    public static let sameOrigin = OriginPolicy(check: .authority(isSameOrigin))
+
+    private static func isSameOrigin(_ origin: String?, authority: String?) -> Bool {
         guard let origin else { return true }
-        return originAuthority(origin)?.lowercased() == request.authority?.lowercased()
+        return originAuthority(origin)?.lowercased() == authority?.lowercased()
     }
 
     /// Any origin, or none.
-    public static let any = OriginPolicy { _, _ in true }
+    public static let any = OriginPolicy(check: .authority { _, _ in true })
 
     /// Same origin, or one of these exact origins (`"https://example.com"`,
     /// compared case-insensitively).
     public static func allowList(_ origins: [String]) -> OriginPolicy {
         let allowed = Set(origins.map { $0.lowercased() })
-        return OriginPolicy { origin, request in
-            sameOrigin.allows(origin, request) || origin.map { allowed.contains($0.lowercased()) } == true
-        }
+        return OriginPolicy(check: .authority { origin, authority in
+            isSameOrigin(origin, authority: authority) || origin.map { allowed.contains($0.lowercased()) } == true
+        })
     }
 
     /// Decides with `allows(origin, request)`.
     public static func custom(_ allows: @escaping @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool) -> OriginPolicy {
-        OriginPolicy(allows: allows)
+        OriginPolicy(check: .request(allows))
     }
 
     /// `host[:port]` of an origin `scheme://host[:port]`, or nil for

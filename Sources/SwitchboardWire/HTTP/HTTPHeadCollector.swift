@@ -7,10 +7,9 @@ struct HTTPHeadCollector: Sendable {
     private let method: HTTPRequest.Method
     private let target: HTTPRequestTarget
     private let version: HTTPVersion
-    /// Collected here and handed to `HTTPFields` in one call at the end:
-    /// its `append` goes through the generic `replaceSubrange`, ~700
-    /// instructions a field (callgrind).
-    private var fields: [HTTPField]
+    /// Where each field line lies; `HTTPFields` is built from them only if
+    /// the request is read as `HTTPRequest` (`ParsedRequestHead`).
+    private var fields: [ParsedRequestHead.FieldSpan]
     private var framing = HTTPFramingFields()
     private var hostCount = 0
     private var host: String?
@@ -72,40 +71,24 @@ struct HTTPHeadCollector: Sendable {
         default:
             break
         }
-        // The scanner checked the name is a token, so the failable initialiser succeeds.
-        guard let fieldName = HTTPKnownFieldNames.name(exactly: name) ?? HTTPField.Name(HTTPSyntax.string(name)) else {
-            throw .badRequest("invalid field name")
-        }
-        if line.hasObsText {
-            // Keep the exact bytes: obs-text need not be UTF-8 (RFC 9110 §5.5).
-            fields.append(HTTPField(name: fieldName, value: HTTPSyntax.bytes(value)))
-        } else {
-            // ASCII: a String is exact, and much cheaper for HTTPTypes to take.
-            fields.append(HTTPField(name: fieldName, value: HTTPSyntax.string(value)))
-        }
+        fields.append(ParsedRequestHead.FieldSpan(
+            nameStart: line.name.lowerBound, nameEnd: line.name.upperBound,
+            valueStart: line.value.lowerBound, valueEnd: line.value.upperBound))
     }
 
-    /// Completes the head: Host presence, framing and keep-alive.
-    consuming func finish(limits: HTTPParserLimits) throws(HTTPRefusal) -> (HTTPRequestHead, HTTPBodyFraming) {
+    /// Completes the head: Host presence, framing and keep-alive. `section`
+    /// is the whole head (the region the lines' ranges index, up to the end
+    /// of its empty line), which the head keeps a copy of.
+    consuming func finish(limits: HTTPParserLimits, section: UnsafeRawBufferPointer) throws(HTTPRefusal) -> (HTTPRequestHead, HTTPBodyFraming) {
         // RFC 9112 §3.2: an HTTP/1.1 request without Host answers 400.
         if version == .http1_1 && hostCount == 0 { throw .badRequest("missing Host") }
         let bodyFraming = try framing.decide(version: version, limits: limits)
-        // RFC 9112 §3.2.2: absolute-form and authority-form targets override Host.
-        let authority = target.authority ?? host
-        var headerFields = HTTPFields()
-        headerFields.reserveCapacity(fields.count)
-        headerFields.append(contentsOf: fields)
-        let request = HTTPRequest(
-            method: method,
-            scheme: target.scheme,
-            authority: authority,
-            path: target.path,
-            headerFields: headerFields
-        )
+        let parsed = ParsedRequestHead(
+            bytes: Array(HTTPSyntax.bytes(section)), fields: fields, method: method, target: target, host: host)
         let keepAlive = version == .http1_1 ? !connectionClose : connectionKeepAlive && !connectionClose
         // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request must be ignored.
         let upgrade = version == .http1_1 && connectionUpgrade && hasUpgradeField
-        let head = HTTPRequestHead(request: request, version: version, keepAlive: keepAlive, isUpgradeRequest: upgrade)
+        let head = HTTPRequestHead(parsed: parsed, version: version, keepAlive: keepAlive, isUpgradeRequest: upgrade)
         return (head, bodyFraming)
     }
 

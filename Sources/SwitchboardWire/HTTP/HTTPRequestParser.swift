@@ -186,7 +186,8 @@ public struct HTTPRequestParser: Sendable {
                 try collector?.add(line, in: region)
             case .end:
                 guard let finished = collector.take() else { throw .badRequest("invalid request line") }
-                let (head, framing) = try finished.finish(limits: limits)
+                let (head, framing) = try finished.finish(
+                    limits: limits, section: UnsafeRawBufferPointer(rebasing: region[0..<scanned]))
                 readIndex += scanned
                 resetRequestState()
                 switch framing {

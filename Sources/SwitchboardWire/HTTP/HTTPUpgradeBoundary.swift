@@ -113,8 +113,9 @@ public struct HTTPUpgradeBoundary: Sendable {
                 try collector?.add(line, in: region)
             case .end:
                 guard let finished = collector.take() else { throw .badRequest("invalid request line") }
-                let (head, framing) = try finished.finish(limits: limits)
-                if head.isUpgradeRequest || head.request.method == .connect {
+                let (head, framing) = try finished.finish(
+                    limits: limits, section: UnsafeRawBufferPointer(rebasing: region[0..<scanned]))
+                if head.isUpgradeRequest || head.method == .connect {
                     // The host's parser stops after such a request; so do we.
                     guard framing == .none else { throw .badRequest("upgrade request with a body") }
                     state = .upgradeHeadEnded

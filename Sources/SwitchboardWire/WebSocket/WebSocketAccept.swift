@@ -7,7 +7,24 @@ public struct WebSocketAcceptPolicy: Sendable {
     /// nil: compression is off, offers are ignored.
     public var deflate: PerMessageDeflatePolicy?
     /// Decides the `Origin` (nil when absent) of a request.
-    public var allowsOrigin: @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool
+    public var allowsOrigin: @Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool {
+        get {
+            switch originCheck {
+            case .request(let allows): allows
+            case .authority(let allows): { origin, request in allows(origin, request.authority) }
+            }
+        }
+        set { originCheck = .request(newValue) }
+    }
+
+    /// What the origin check reads: the whole request, or only its
+    /// authority (Host), which a parsed head has without building the
+    /// request's fields.
+    private enum OriginCheck: Sendable {
+        case request(@Sendable (_ origin: String?, _ request: HTTPRequest) -> Bool)
+        case authority(@Sendable (_ origin: String?, _ authority: String?) -> Bool)
+    }
+    private var originCheck: OriginCheck
 
     public init(
         subprotocols: [String] = [], deflate: PerMessageDeflatePolicy? = nil,
@@ -15,7 +32,25 @@ public struct WebSocketAcceptPolicy: Sendable {
     ) {
         self.subprotocols = subprotocols
         self.deflate = deflate
-        self.allowsOrigin = allowsOrigin
+        self.originCheck = .request(allowsOrigin)
+    }
+
+    /// A policy whose origin check needs only the request's authority
+    /// (its `Host`; nil when absent).
+    public init(
+        subprotocols: [String] = [], deflate: PerMessageDeflatePolicy? = nil,
+        allowsOriginWithAuthority: @escaping @Sendable (_ origin: String?, _ authority: String?) -> Bool
+    ) {
+        self.subprotocols = subprotocols
+        self.deflate = deflate
+        self.originCheck = .authority(allowsOriginWithAuthority)
+    }
+
+    func allows(origin: String?, of head: HTTPRequestHead) -> Bool {
+        switch originCheck {
+        case .request(let allows): allows(origin, head.request)
+        case .authority(let allows): allows(origin, head.authority)
+        }
     }
 }
 
@@ -109,13 +144,20 @@ extension WebSocketHandshake {
     /// What the application decides afterwards (authentication) refuses
     /// with its own response.
     public static func accept(_ request: HTTPRequest, isHTTP11: Bool, policy: WebSocketAcceptPolicy) -> Result<WebSocketAccept, HTTPRefusal> {
+        accept(HTTPRequestHead(request: request, version: isHTTP11 ? .http1_1 : .http1_0, keepAlive: true, isUpgradeRequest: true), policy: policy)
+    }
+
+    /// ``accept(_:isHTTP11:policy:)`` for a head the parser produced: its
+    /// fields are read where they lie, and `HTTPRequest` is only built if
+    /// the policy's origin check asks for it.
+    public static func accept(_ head: HTTPRequestHead, policy: WebSocketAcceptPolicy) -> Result<WebSocketAccept, HTTPRefusal> {
         let offer: WebSocketHandshakeRequest
         do {
-            offer = try validate(request, isHTTP11: isHTTP11)
+            offer = try validate(head)
         } catch {
             return .failure(error)
         }
-        guard policy.allowsOrigin(offer.origin, request) else {
+        guard policy.allows(origin: offer.origin, of: head) else {
             return .failure(HTTPRefusal(status: .forbidden, reason: "origin not allowed"))
         }
         let subprotocol = policy.subprotocols.first { offer.subprotocols.contains($0) }

@@ -56,10 +56,17 @@ public enum WebSocketHandshake {
     public static func validate(_ request: HTTPRequest, isHTTP11: Bool) throws(HTTPRefusal)
         -> WebSocketHandshakeRequest
     {
-        guard request.method == .get else { throw .badRequest("WebSocket upgrade requires GET") }
-        guard isHTTP11 else { throw .badRequest("WebSocket upgrade requires HTTP/1.1") }
+        try validate(HTTPRequestHead(request: request, version: isHTTP11 ? .http1_1 : .http1_0, keepAlive: true, isUpgradeRequest: true))
+    }
+
+    /// ``validate(_:isHTTP11:)`` for a head the parser produced (its version
+    /// decides item 2): the fields are read where they lie, without building
+    /// `HTTPRequest`.
+    public static func validate(_ head: HTTPRequestHead) throws(HTTPRefusal) -> WebSocketHandshakeRequest {
+        guard head.method == .get else { throw .badRequest("WebSocket upgrade requires GET") }
+        guard head.version == .http1_1 else { throw .badRequest("WebSocket upgrade requires HTTP/1.1") }
         // One pass over the fields (a lookup by name walks them all each time).
-        let offer = UpgradeFields(request.headerFields)
+        let offer = UpgradeFields(head)
         // RFC 6455 §4.2.1 item 3: "An |Upgrade| header field containing the value
         // "websocket", treated as an ASCII case-insensitive value."
         guard offer.upgradesToWebSocket else { throw .badRequest("missing Upgrade: websocket") }
@@ -67,7 +74,7 @@ public enum WebSocketHandshake {
         // an ASCII case-insensitive value."
         guard offer.connectionUpgrades else { throw .badRequest("missing Connection: upgrade") }
         // Item 6 and §4.4: a version other than 13 gets 426 listing the supported one.
-        guard offer.versionCount == 1, offer.version == version else { throw unsupportedVersion }
+        guard offer.versionCount == 1, offer.versionIs13 else { throw unsupportedVersion }
         // Item 5: the key is "a base64-encoded value that, when decoded, is 16 bytes in length";
         // §11.3.1: it MUST NOT appear more than once.
         guard var key = offer.key else { throw .badRequest("missing Sec-WebSocket-Key") }
@@ -157,7 +164,8 @@ private struct UpgradeFields {
     var upgradesToWebSocket = false
     var connectionUpgrades = false
     var versionCount = 0
-    var version: String?
+    /// Whether the last `Sec-WebSocket-Version` is `13`.
+    var versionIs13 = false
     var keyCount = 0
     var key: String?
     var subprotocols: [String] = []
@@ -166,37 +174,36 @@ private struct UpgradeFields {
     var extensionsAreValid = true
     var origin: String?
 
-    init(_ fields: HTTPFields) {
-        for field in fields {
-            // Canonical names are lowercase; the length rules out most at once.
-            switch field.name.canonicalName.utf8.count {
-            case 6 where field.name == .origin:
+    init(_ head: HTTPRequestHead) {
+        head.forEachField { name, value in
+            // Names as sent (or canonical, for a built request): the length rules out most at once.
+            switch name.count {
+            case 6 where HTTPSyntax.equalsCaseInsensitive(name, "origin"):
                 // Several are joined, as `HTTPFields[.origin]` does: no real origin matches.
-                origin = origin.map { $0 + ", " + field.value } ?? field.value
-            case 7 where field.name == .upgrade:
-                upgradesToWebSocket = upgradesToWebSocket || Self.lists(field, "websocket")
-            case 10 where field.name == .connection:
-                connectionUpgrades = connectionUpgrades || Self.lists(field, "upgrade")
-            case 17 where field.name == .secWebSocketKey:
+                let this = HTTPSyntax.string(value)
+                origin = origin.map { $0 + ", " + this } ?? this
+            case 7 where HTTPSyntax.equalsCaseInsensitive(name, "upgrade"):
+                upgradesToWebSocket = upgradesToWebSocket || Self.lists(value, "websocket")
+            case 10 where HTTPSyntax.equalsCaseInsensitive(name, "connection"):
+                connectionUpgrades = connectionUpgrades || Self.lists(value, "upgrade")
+            case 17 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-key"):
                 keyCount += 1
-                if key == nil { key = field.value }
-            case 21 where field.name == .secWebSocketVersion:
+                if key == nil { key = HTTPSyntax.string(value) }
+            case 21 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-version"):
                 versionCount += 1
-                version = field.value
-            case 22 where field.name == .secWebSocketProtocol:
+                versionIs13 = HTTPSyntax.equalsCaseSensitive(value, "13")
+            case 22 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-protocol"):
                 // RFC 6455 §4.1: tokens, as a comma-separated list.
-                field.withUnsafeBytesOfValue { value in
-                    HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
-                        if HTTPSyntax.isToken(item) {
-                            subprotocols.append(HTTPSyntax.string(item))
-                        } else {
-                            subprotocolsAreTokens = false
-                        }
+                HTTPSyntax.forEachListElement(value) { item in
+                    if HTTPSyntax.isToken(item) {
+                        subprotocols.append(HTTPSyntax.string(item))
+                    } else {
+                        subprotocolsAreTokens = false
                     }
                 }
-            case 24 where field.name == .secWebSocketExtensions:
+            case 24 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-extensions"):
                 // RFC 6455 §9.1, over all such fields.
-                if let parsed = field.withUnsafeBytesOfValue({ WebSocketExtensionParser.parse(UnsafeRawBufferPointer($0)) }) {
+                if let parsed = WebSocketExtensionParser.parse(value) {
                     extensions.append(contentsOf: parsed)
                 } else {
                     extensionsAreValid = false
@@ -207,14 +214,12 @@ private struct UpgradeFields {
         }
     }
 
-    /// Whether `field` lists `element` (a lowercase literal of letters, digits and `-`),
+    /// Whether the list `value` has `element` (a lowercase literal of letters, digits and `-`),
     /// comparing ASCII case-insensitively (RFC 9110 §5.6.1 lists).
-    private static func lists(_ field: HTTPField, _ element: StaticString) -> Bool {
+    private static func lists(_ value: UnsafeRawBufferPointer, _ element: StaticString) -> Bool {
         var found = false
-        field.withUnsafeBytesOfValue { value in
-            HTTPSyntax.forEachListElement(UnsafeRawBufferPointer(value)) { item in
-                if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }
-            }
+        HTTPSyntax.forEachListElement(value) { item in
+            if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }
         }
         return found
     }

@@ -72,7 +72,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
             // (RFC 9110 §7.8 lets a server ignore Upgrade).
             parser.resume()
         }
-        let match = context.routes.match(head.request.method, path: Request.path(of: head.request))
+        let match = context.routes.match(head.method, path: Request.path(ofTarget: head.path))
         if case .found(.webSocket(let route), let parameters) = match {
             upgrade(head, body: body, route: route, parameters: parameters, on: connection)
             return
@@ -90,7 +90,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         connection.write(response.encoded(
             date: context.httpDate,
             connection: connectionHeader,
-            omitBody: head.request.method == .head
+            omitBody: head.method == .head
         ))
         if !keepAlive { finish(connection) }
     }
@@ -99,9 +99,9 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     /// refuses with the route's status and closes.
     private func upgrade(_ head: HTTPRequestHead, body: [UInt8], route: WebSocketRoute, parameters: Parameters, on connection: TCPConnection) {
         if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
-        let request = Request(head: head.request, body: body, parameters: parameters, remoteAddress: remoteAddress!)
+        let request = Request(head: head, body: body, parameters: parameters, remoteAddress: remoteAddress!)
         isDone = true
-        route.upgrade(request, isHTTP11: head.version == .http1_1, on: connection, context: context) { parser.takeBufferedBytes() }
+        route.upgrade(request, on: connection, context: context) { parser.takeBufferedBytes() }
     }
 
     /// The response of an HTTP route, 405 (or the `OPTIONS` answer) or 404.
@@ -111,7 +111,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         case .found(let target, let parameters):
             guard case .http(let handler, _) = target else { preconditionFailure("WebSocket routes are served by upgrade()") }
             if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
-            let request = Request(head: head.request, body: body, parameters: parameters, remoteAddress: remoteAddress!)
+            let request = Request(head: head, body: body, parameters: parameters, remoteAddress: remoteAddress!)
             do {
                 return try handler(request)
             } catch {
@@ -119,7 +119,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
             }
         case .methodNotAllowed(let allowed):
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            if head.request.method == .options {
+            if head.method == .options {
                 return Response(status: .noContent, headerFields: [.allow: allow])
             }
             return HTTPError(.methodNotAllowed, headerFields: [.allow: allow]).response

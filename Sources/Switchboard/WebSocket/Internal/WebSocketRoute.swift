@@ -24,11 +24,11 @@ struct WebSocketRoute: Sendable {
     /// hand-off's outcome), now or after the authentication's task.
     @discardableResult
     func upgrade(
-        _ request: Request, isHTTP11: Bool, on connection: TCPConnection, context: LoopContext,
+        _ request: Request, on connection: TCPConnection, context: LoopContext,
         settled: (@Sendable (HandOffOutcome) -> Void)? = nil, bufferedBytes: () -> [UInt8]
     ) -> UpgradeOutcome {
         let accepted: WebSocketAccept
-        switch WebSocketHandshake.accept(request.head, isHTTP11: isHTTP11, policy: settings.acceptPolicy) {
+        switch WebSocketHandshake.accept(request.parsedHead, policy: settings.acceptPolicy) {
         case .success(let value): accepted = value
         case .failure(let refusal):
             connection.refuse(with: refusal.response, context: context)
@@ -215,9 +215,8 @@ final class WebSocketSettings: Sendable {
         self.sink = sink
         self.pattern = pattern
         self.metricsIndex = metricsIndex
-        acceptPolicy = WebSocketAcceptPolicy(
-            subprotocols: configuration.subprotocols, deflate: configuration.compression?.policy,
-            allowsOrigin: configuration.origins.allows)
+        acceptPolicy = configuration.origins.acceptPolicy(
+            subprotocols: configuration.subprotocols, deflate: configuration.compression?.policy)
         timers = WebSocketTimers.Settings(
             pingInterval: configuration.pingInterval?.milliseconds, pongTimeout: configuration.pongTimeout.milliseconds,
             idleTimeout: configuration.idleTimeout?.milliseconds, writeTimeout: configuration.writeTimeout.milliseconds,
