@@ -515,8 +515,11 @@ public struct WebSocketSession: Sendable {
         if state == .open {
             // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response [...]
             // typically echoing the status code it received"; an empty close gets an empty one.
-            let reply = code.map { WebSocketFrame.closePayload(code: $0, reason: "") } ?? []
-            queueFrame(.close, reply)
+            if let code {
+                withUnsafeBytes(of: code.rawValue.bigEndian) { queueFrame(.close, $0) }
+            } else {
+                queueFrame(.close, UnsafeRawBufferPointer(start: nil, count: 0))
+            }
         }
         // RFC 6455 §7.1.4: both sides have sent close; the connection is closing.
         stop()
@@ -556,6 +559,9 @@ public struct WebSocketSession: Sendable {
 
     /// Appends an unmasked frame from the server (RFC 6455 §5.1) to the outbound bytes.
     private mutating func queueFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        // A first frame's header (at most 10 bytes unmasked) and payload in
+        // one allocation; later ones grow the array as usual.
+        if outbound.isEmpty { outbound.reserveCapacity(10 + payload.count) }
         WebSocketFrame.appendHeader(opcode: opcode, payloadLength: payload.count, to: &outbound)
         outbound.append(contentsOf: HTTPSyntax.bytes(payload))
     }
