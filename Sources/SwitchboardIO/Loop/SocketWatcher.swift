@@ -2,9 +2,9 @@ internal import CLibUV
 import Glibc
 
 /// Watches every connection socket of one loop with an epoll set of its
-/// own, which is also where the loop's thread blocks: libuv's own epoll
-/// descriptor (its timers' wake-ups, cross-thread tasks, listeners, Redis)
-/// is one more member of the set.
+/// own, which is also where the loop's thread blocks, and its listening
+/// sockets: libuv's own epoll descriptor (its timers' wake-ups,
+/// cross-thread tasks, Redis) is one more member of the set.
 ///
 /// Why not a libuv handle per connection: a `uv_poll_t` is 160 bytes in
 /// every idle connection, and `uv_poll_init_socket` costs three system
@@ -38,6 +38,9 @@ final class SocketWatcher {
     /// turn).
     @exclusivity(unchecked) private var closed: [TCPConnection] = []
     @exclusivity(unchecked) private var finishing: [TCPConnection] = []
+    /// Listeners that stopped this turn, let go of at its end (an event of
+    /// theirs may still be in the batch).
+    private var stoppedListeners: [Acceptor] = []
 
     init(uvLoop: UnsafeMutablePointer<uv_loop_t>) throws(IOError) {
         let epoll = switchboard_epoll_create()
@@ -120,6 +123,27 @@ final class SocketWatcher {
     /// Open connections (a loop that has ended must have none).
     var connectionCount: Int { connections.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
+    // MARK: Listeners
+
+    /// Reports `socket`, a listening socket, to `acceptor` when a
+    /// connection waits (`Acceptor.acceptBatch`): an accept costs no turn of
+    /// libuv's. Its events are told from a connection's by the low bit of
+    /// the pointer they carry (objects are at least 8-byte aligned).
+    /// Returns 0 or a negative errno.
+    func watchListener(_ acceptor: Acceptor, socket: Int32) -> Int32 {
+        switchboard_epoll_control(
+            epoll, Int32(SWITCHBOARD_EPOLL_ADD), socket, UInt32(SWITCHBOARD_EPOLL_IN),
+            Unmanaged.passUnretained(acceptor).toOpaque() + Self.listenerTag)
+    }
+
+    /// Stops reporting `socket`; `acceptor` is kept until the end of the turn.
+    func unwatchListener(_ acceptor: Acceptor, socket: Int32) {
+        _ = switchboard_epoll_control(epoll, Int32(SWITCHBOARD_EPOLL_DEL), socket, 0, nil)
+        stoppedListeners.append(acceptor)
+    }
+
+    private static let listenerTag = 1
+
     // MARK: Events
 
     /// Blocks until a member is ready or `timeout` ms passed (-1: no
@@ -147,6 +171,12 @@ final class SocketWatcher {
             // Alive until the end of the turn even if an earlier event of
             // this batch closed it (see `close`): the connection ignores
             // events it no longer waits for.
+            if Int(bitPattern: object) & Self.listenerTag != 0 {
+                // A listener stopped earlier in this turn is still alive
+                // (`stoppedListeners`) and ignores it.
+                Unmanaged<Acceptor>.fromOpaque(object - Self.listenerTag)._withUnsafeGuaranteedRef { $0.acceptBatch() }
+                continue
+            }
             let flags = switchboard_epoll_flags(ready, index)
             Unmanaged<TCPConnection>.fromOpaque(object)._withUnsafeGuaranteedRef { $0.socketDidBecomeReady(flags) }
         }
@@ -164,5 +194,6 @@ final class SocketWatcher {
             for connection in finishing { connection.socketDidClose() }
             finishing.removeAll(keepingCapacity: true)
         }
+        if !stoppedListeners.isEmpty { stoppedListeners.removeAll() }
     }
 }

@@ -108,13 +108,14 @@ package final class TCPListener: Sendable {
 }
 
 /// Watches one listening socket on one loop and accepts in batches.
-private final class Acceptor: @unchecked Sendable, LoopResource {
+final class Acceptor: @unchecked Sendable, LoopResource {
     let loop: EventLoop
     private let socket: Int32
     private let targets: [EventLoop]
     private let onAccept: @Sendable (TCPConnection) -> Void
     private var nextTarget = 0
-    private var poll: UnsafeMutablePointer<uv_poll_t>?
+    /// The socket is in the loop's epoll set (`SocketWatcher.watchListener`).
+    private var isWatched = false
     private var retryTimer: UnsafeMutablePointer<uv_timer_t>?
     private var isClosed = false
 
@@ -133,27 +134,32 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
 
     func start() {
         guard !isClosed else { return }
-        let poll = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
-        uv_poll_init(loop.uvLoop, poll, socket)
-        poll.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        self.poll = poll
         let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
         uv_timer_init(loop.uvLoop, timer)
-        timer.pointee.data = poll.pointee.data
+        // The timer points back here unretained; the registry holds us.
+        timer.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         retryTimer = timer
         loop.register(self)
-        // The handles point back here unretained; the registry holds us.
         watch()
     }
 
     private func watch() {
-        guard let poll else { return }
-        uv_poll_start(poll, Int32(UV_READABLE.rawValue)) { poll, status, _ in
-            Unmanaged<Acceptor>.fromOpaque(poll!.pointee.data).takeUnretainedValue().acceptBatch()
+        guard !isClosed, !isWatched else { return }
+        // Fails only without kernel memory: try again after the pause.
+        guard loop.watcher.watchListener(self, socket: socket) == 0 else {
+            uv_timer_start(retryTimer, Self.retry, Self.retryDelay, 0)
+            return
         }
+        isWatched = true
     }
 
-    private func acceptBatch() {
+    private static let retry: uv_timer_cb = { timer in
+        Unmanaged<Acceptor>.fromOpaque(timer!.pointee.data).takeUnretainedValue().watch()
+    }
+
+    /// The loop's epoll set reported the socket: connections wait.
+    func acceptBatch() {
+        guard isWatched else { return }  // stopped earlier in this turn
         for _ in 0..<Self.batchLimit {
             // The peer's address comes with the accept: no getpeername later.
             var peer = sockaddr_storage()
@@ -165,23 +171,29 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
             }
             if client >= 0 {
                 handOver(client, peer: PeerAddress(peer))
+                // A connection's start may have closed the listener.
+                guard isWatched else { return }
                 continue
             }
             switch errno {
             case EINTR, ECONNABORTED, EPROTO:
                 continue
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                // Out of descriptors: the poll is level-triggered, so stop
+                // Out of descriptors: readiness is level-triggered, so stop
                 // watching for a moment instead of spinning on the error.
-                uv_poll_stop(poll)
-                uv_timer_start(retryTimer, { timer in
-                    Unmanaged<Acceptor>.fromOpaque(timer!.pointee.data).takeUnretainedValue().watch()
-                }, Self.retryDelay, 0)
+                unwatch()
+                uv_timer_start(retryTimer, Self.retry, Self.retryDelay, 0)
                 return
             default:
                 return  // EAGAIN: nothing more to accept now
             }
         }
+    }
+
+    private func unwatch() {
+        guard isWatched else { return }
+        isWatched = false
+        loop.watcher.unwatchListener(self, socket: socket)
     }
 
     private func handOver(_ socket: Int32, peer: PeerAddress) {
@@ -204,19 +216,10 @@ private final class Acceptor: @unchecked Sendable, LoopResource {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        unwatch()
         loop.unregister(self)
-        guard let poll, let retryTimer else {
-            Glibc.close(socket)
-            return
-        }
-        // The socket is closed with the last handle, after libuv has
-        // stopped watching it.
-        poll.pointee.data = UnsafeMutableRawPointer(bitPattern: Int(socket))
-        closeAndFree(retryTimer)
-        uv_close(asHandle(poll)) { handle in
-            Glibc.close(Int32(Int(bitPattern: handle!.pointee.data)))
-            UnsafeMutableRawPointer(handle!).deallocate()
-        }
+        Glibc.close(socket)
+        if let retryTimer { closeAndFree(retryTimer) }
     }
 
     func closeForShutdown() { close() }
