@@ -16,6 +16,7 @@ public import SwitchboardWire
 public struct WebSocket<UserData: Sendable>: Sendable, Hashable {
     let connection: WebSocketConnection
 
+    @inline(__always)
     init(_ connection: WebSocketConnection) {
         self.connection = connection
     }

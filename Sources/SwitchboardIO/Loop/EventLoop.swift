@@ -35,8 +35,11 @@ public final class EventLoop: @unchecked Sendable {
     static let corkCapacity = 16 * 1024
     /// Bytes in `corkBuffer`, all belonging to `readingConnection`.
     @exclusivity(unchecked) var corkedByteCount = 0
-    /// The connection whose read callback is running, if any.
-    unowned(unsafe) var readingConnection: TCPConnection?
+    /// The connection whose read callback is running, if any: its address,
+    /// only ever compared (`TCPConnection.isReadingConnection`), so no write
+    /// retains and releases it (a reference, even `unowned(unsafe)`, was
+    /// retained at each comparison).
+    @exclusivity(unchecked) var readingConnection: UnsafeMutableRawPointer?
 
     /// Scratch space to gather queued buffers into one `sendmsg`.
     let gatherBuffers: UnsafeMutablePointer<uv_buf_t>

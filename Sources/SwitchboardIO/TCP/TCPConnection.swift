@@ -145,7 +145,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
                 updateReading()
             }
         case .closeSocket:
-            if loop.readingConnection === self { loop.corkedByteCount = 0 }  // dropped, like the queue
+            if isReadingConnection { loop.corkedByteCount = 0 }  // dropped, like the queue
             loop.deadlines.untrack(self)
             deadlineTime = .max
             isReading = false
@@ -207,6 +207,15 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
             && (lifecycle.phase == .lingering || (lifecycle.readsInput && !isReadingPausedByDelegate))
         updatePolling()
     }
+
+    /// Whether this connection's read callback is running (its writes go
+    /// to the loop's cork buffer).
+    private var isReadingConnection: Bool {
+        loop.readingConnection == Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Whether the caller runs on the connection's loop thread.
+    package var isOnLoopThread: Bool { loop.inEventLoop }
 
     /// Points the loop's epoll set at what the connection waits for now:
     /// input while reading, room in the socket while queued bytes wait.
@@ -275,7 +284,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         let count = switchboard_receive(socket, buffer.baseAddress!, buffer.count)
         if count > 0 {
             if lifecycle.deliversInput, let delegate {
-                loop.readingConnection = self
+                loop.readingConnection = Unmanaged.passUnretained(self).toOpaque()
                 delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
                 flushCork()
                 loop.readingConnection = nil
@@ -342,7 +351,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     package func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return false }
-        if loop.readingConnection === self, count <= EventLoop.corkCapacity {
+        if isReadingConnection, count <= EventLoop.corkCapacity {
             if loop.corkedByteCount + count > EventLoop.corkCapacity { flushCork() }
             // The flush may have failed and closed the connection.
             if lifecycle.acceptsWrites, queue.isEmpty, !isWaitingForWritable {
@@ -360,7 +369,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// this connection's read callback, which owns the cork buffer.
     private func flushCork() {
         let count = loop.corkedByteCount
-        guard count > 0, loop.readingConnection === self else { return }
+        guard count > 0, isReadingConnection else { return }
         loop.corkedByteCount = 0
         guard lifecycle.sendsQueuedBytes, queue.isEmpty, !isWaitingForWritable else { return }
         var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
@@ -383,7 +392,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     package func write(_ bytes: SharedBytes) -> Bool {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return false }
-        if loop.readingConnection === self {
+        if isReadingConnection {
             // Corked bytes were written first: they must leave first. The
             // flush may fail and close the connection.
             flushCork()
@@ -450,7 +459,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     package func closeAfterFlush() {
         loop.assertInEventLoop()
         // Corked bytes go first; sending them may fail and close.
-        if loop.readingConnection === self { flushCork() }
+        if isReadingConnection { flushCork() }
         guard lifecycle.acceptsWrites else { return }
         apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && !isWaitingForWritable))
     }

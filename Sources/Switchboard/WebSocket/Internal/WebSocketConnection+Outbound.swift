@@ -7,7 +7,7 @@ import SwitchboardWire
 extension WebSocketConnection {
     /// Sends an already encoded frame (shared by many connections).
     func send(frame: SharedBytes) -> SendResult {
-        guard tcp.loop.inEventLoop else {
+        guard tcp.isOnLoopThread else {
             guard isOpen else { return .dropped }
             tcp.loop.execute { _ = self.send(frame: frame) }
             return .buffered
@@ -40,9 +40,14 @@ extension WebSocketConnection {
     /// handed over, or, when it is to be compressed, handed over as is and
     /// compressed on the loop (whose streams are not thread-safe).
     func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
-        let compression = configuration.compression
-        let compresses = compression.map { deflate?.compresses(payload.count, $0) == true } ?? false
-        guard tcp.loop.inEventLoop else {
+        // Without an agreement the configuration is not read (a copy of it
+        // would retain what it holds).
+        var compression: WebSocketCompression?
+        if let deflate, let configured = configuration.compression, deflate.compresses(payload.count, configured) {
+            compression = configured
+        }
+        let compresses = compression != nil
+        guard tcp.isOnLoopThread else {
             guard isOpen else { return .dropped }
             if compresses {
                 let bytes = Array(payload)
@@ -126,7 +131,7 @@ extension WebSocketConnection {
     }
 
     func close(code: WebSocketCloseCode, reason: String) {
-        guard tcp.loop.inEventLoop else {
+        guard tcp.isOnLoopThread else {
             tcp.loop.execute { self.close(code: code, reason: reason) }
             return
         }
