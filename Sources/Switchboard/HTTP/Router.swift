@@ -91,13 +91,15 @@ enum RouteTarget: Sendable {
     case webSocket(WebSocketRoute)
 }
 
-/// The router's immutable table, shared by every loop without locks.
-struct RouteTable: Sendable {
+/// The router's immutable table, shared by every loop without locks. A
+/// class: read by every request, where a struct's copy retained each of
+/// its references.
+final class RouteTable: Sendable {
     let root: RouteNode
     /// WebSocket routes, numbered 0..<count (`WebSocketSettings.metricsIndex`).
-    var webSocketRouteCount = 0
+    let webSocketRouteCount: Int
     /// HTTP route patterns, numbered 0..<count.
-    var httpRouteCount = 0
+    let httpRouteCount: Int
     /// The nodes with routes that only literal segments lead to, by their
     /// whole path ("/chat/room"): one hash lookup instead of splitting the
     /// path (an allocation) and walking the tree. The tree would find the

@@ -3,7 +3,7 @@ import SwitchboardIO
 import SwitchboardWire
 
 /// A WebSocket endpoint: decides upgrades and opens connections.
-struct WebSocketRoute: Sendable {
+final class WebSocketRoute: Sendable {
     let settings: WebSocketSettings
     var configuration: WebSocketConfiguration { settings.configuration }
     /// The rest of an accepted upgrade, typed by the route's handler:
@@ -13,6 +13,15 @@ struct WebSocketRoute: Sendable {
     /// (`Server.prepareUpgrade`): awaited by the caller, before there is a
     /// connection; what it returns opens the WebSocket on one later.
     let authenticateAhead: @Sendable (Request) async throws -> WebSocketOpener
+
+    init(
+        settings: WebSocketSettings, authenticateAndOpen: @escaping @Sendable (AcceptedUpgrade) -> UpgradeOutcome,
+        authenticateAhead: @escaping @Sendable (Request) async throws -> WebSocketOpener
+    ) {
+        self.settings = settings
+        self.authenticateAndOpen = authenticateAndOpen
+        self.authenticateAhead = authenticateAhead
+    }
 
     /// Answers an upgrade request on `connection`: the 101 and the
     /// connection handed to its WebSocket (fed `bufferedBytes()` first: what
