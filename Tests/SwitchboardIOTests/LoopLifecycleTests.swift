@@ -22,11 +22,15 @@ final class EchoDelegate: TCPConnectionDelegate {
 func withEchoServer(
     loops: Int = 2,
     distribution: ConnectionDistribution = .reusePort,
+    clientSpeaksFirst: Int32 = 0,
     delegate: @escaping @Sendable () -> any TCPConnectionDelegate = { EchoDelegate() },
     _ body: (EventLoopGroup, Int) throws -> Void
 ) throws {
     let group = try EventLoopGroup(loopCount: loops)
-    let listener = try TCPListener(address: SocketAddress(host: "127.0.0.1", port: 0), group: group, distribution: distribution) { connection in
+    let listener = try TCPListener(
+        address: SocketAddress(host: "127.0.0.1", port: 0), group: group, distribution: distribution,
+        clientSpeaksFirst: clientSpeaksFirst
+    ) { connection in
         connection.start(delegate: delegate())
     }
     try body(group, listener.address.port)

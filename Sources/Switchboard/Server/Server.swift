@@ -109,7 +109,11 @@ public final class Server: Sendable {
                     address: SocketAddress(host: configuration.host, port: configuration.port),
                     group: group,
                     distribution: configuration.distribution,
-                    backlog: configuration.backlog
+                    backlog: configuration.backlog,
+                    // HTTP clients speak first: a connection is accepted with
+                    // its request, or after about the request timeout without
+                    // one (then the idle timeout applies, as before).
+                    clientSpeaksFirst: Int32(clamping: max(1, configuration.http.requestTimeout.components.seconds))
                 ) { connection in
                     HTTPConnectionHandler(context: contexts[connection.loop.index]).start(connection)
                 }

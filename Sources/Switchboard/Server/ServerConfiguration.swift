@@ -124,6 +124,11 @@ public struct HTTPConfiguration: Sendable {
     /// answers 408 and closes. Default 10 s: enough for any
     /// honest client, short enough that a trickling one (slowloris) cannot
     /// hold a connection for long.
+    ///
+    /// On Linux the kernel hands a new connection to the server only with
+    /// its first bytes (`TCP_DEFER_ACCEPT`), or after about this long (whole
+    /// seconds, at least 1) without them; one that still says nothing is
+    /// then closed after `keepAliveTimeout`, as an idle one is.
     public var requestTimeout: Duration
     /// How long a keep-alive connection may sit idle between requests
     /// before it is closed silently. Default 30 s.

@@ -214,6 +214,14 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         loop.readingConnection == Unmanaged.passUnretained(self).toOpaque()
     }
 
+    /// Reads now, without waiting for the epoll set to report input: for a
+    /// connection accepted with its first bytes (`TCP_DEFER_ACCEPT`). A read
+    /// that finds nothing costs one `recv` (EAGAIN); input then comes as
+    /// usual.
+    func readAtOnce() {
+        if isReading { readOnce(peerFinishedSending: false) }
+    }
+
     /// Whether the caller runs on the connection's loop thread.
     package var isOnLoopThread: Bool { loop.inEventLoop }
 
