@@ -48,6 +48,17 @@ final class InputCounter: TCPConnectionDelegate {
     }
 }
 
+/// Answers whether its socket has Nagle's algorithm off (TCP_NODELAY).
+final class NoDelayProbe: TCPConnectionDelegate {
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(connection.socket, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length)
+        connection.write(SharedBytes(string: "\(value)"))
+        connection.closeAfterFlush()
+    }
+}
+
 @Suite("TCP connections", .serialized)
 struct ConnectionTests {
     @Test func manySmallWritesToASlowReaderAllArriveInOrderThenClose() throws {
@@ -79,6 +90,38 @@ struct ConnectionTests {
             try client.send(Array("!".utf8) + [UInt8](repeating: 0x20, count: 100_000))
             let received = try client.receiveUntilClosed()
             #expect(received == Array("bye".utf8))
+        }
+    }
+
+    @Test func acceptedAndAdoptedSocketsHaveNagleOff() throws {
+        // Accepted ones inherit it from the listening socket; adopted ones
+        // (a host's hand-off) get it set.
+        try withEchoServer(loops: 1, delegate: { NoDelayProbe() }) { group, port in
+            let accepted = try TestSocket(port: port)
+            try accepted.send("?")
+            #expect(try accepted.receiveUntilClosed() == Array("1".utf8))
+
+            let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { Glibc.close(listening) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(listening, $0, length) }
+            }
+            listen(listening, 1)
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listening, $0, &length) }
+            }
+            let client = try TestSocket(port: Int(UInt16(bigEndian: address.sin_port)))
+            let handed = accept(listening, nil, nil)
+            #expect(group.loops[0].execute {
+                guard let connection = try? TCPConnection.adopt(socket: handed, on: group.loops[0]) else { return }
+                connection.start(delegate: NoDelayProbe())
+            })
+            try client.send("?")
+            #expect(try client.receiveUntilClosed() == Array("1".utf8))
         }
     }
 

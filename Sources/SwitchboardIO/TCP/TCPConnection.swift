@@ -52,7 +52,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// `_OUT`); 0: the socket is not in the set.
     @exclusivity(unchecked) private var polledEvents: UInt32 = 0
     var deadlineSlot: Int32 = -1
-    private let socket: Int32
+    let socket: Int32
 
     var deadline: UInt64? { deadlineTime == .max ? nil : deadlineTime }
 
@@ -74,7 +74,11 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         self.socket = socket
         loop.liveConnections.add(1, ordering: .relaxed)
         loop.watcher.add(self, socket: socket)
-        // Small messages are the norm here; the write path already batches.
+    }
+
+    /// Small messages are the norm here, and the write path already
+    /// batches. Accepted sockets inherit it from the listening one (Linux).
+    static func disableNagle(_ socket: Int32) {
         var one: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
@@ -103,6 +107,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         // Accepted elsewhere, maybe blocking: this loop must never wait on it.
         let flags = fcntl(socket, F_GETFL)
         if flags >= 0, flags & O_NONBLOCK == 0 { _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK) }
+        disableNagle(socket)
         let connection = TCPConnection(loop: loop, socket: socket, peer: PeerAddress(ofSocket: socket))
         loop.acceptedConnections.add(1, ordering: .relaxed)
         return connection

@@ -94,6 +94,8 @@ package final class TCPListener: Sendable {
         guard socket >= 0 else { throw IOError(code: -errno, operation: "socket") }
         var on: Int32 = 1
         setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        // Inherited by every accepted socket: no system call per connection.
+        TCPConnection.disableNagle(socket)
         if deferAcceptSeconds > 0 {
             // Linux: accept only once the client's first bytes are in
             // (or after about this long without them).
