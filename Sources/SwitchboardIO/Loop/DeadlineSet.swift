@@ -13,7 +13,7 @@ protocol DeadlineMember: AnyObject {
 /// model. Generic, so the loop's set of `TCPConnection`s stores plain
 /// references (8 bytes a member, not an existential's 16).
 final class DeadlineSet<Member: DeadlineMember> {
-    private(set) var members: [Member] = []
+    @exclusivity(unchecked) private(set) var members: [Member] = []
 
     var isEmpty: Bool { members.isEmpty }
 

@@ -19,10 +19,11 @@ final class DeadlineSweep {
     private let timer: UnsafeMutablePointer<uv_timer_t> = .allocate(capacity: 1)
     private unowned(unsafe) var loop: EventLoop?
     /// When the last sweep ran (libuv's clock), to see how late the next is.
-    private var lastSweepAt: UInt64 = 0
+    // Loop-confined: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var lastSweepAt: UInt64 = 0
     private let members = DeadlineSet<TCPConnection>()
-    private var isRunning = false
-    private var isClosed = false
+    @exclusivity(unchecked) private var isRunning = false
+    @exclusivity(unchecked) private var isClosed = false
 
     func attach(to loop: EventLoop) {
         self.loop = loop

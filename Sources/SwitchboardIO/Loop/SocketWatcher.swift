@@ -32,7 +32,7 @@ final class SocketWatcher {
     @exclusivity(unchecked) private var connections: ContiguousArray<TCPConnection?> = []
     /// Events are being handed out: connections must not be finished now
     /// (`dispatch` holds them without a retain).
-    private var isDispatching = false
+    @exclusivity(unchecked) private var isDispatching = false
     /// Closed connections whose end is delivered at the end of the turn,
     /// and the list they are moved to while that runs (no allocation per
     /// turn).
@@ -40,7 +40,7 @@ final class SocketWatcher {
     @exclusivity(unchecked) private var finishing: [TCPConnection] = []
     /// Listeners that stopped this turn, let go of at its end (an event of
     /// theirs may still be in the batch).
-    private var stoppedListeners: [Acceptor] = []
+    @exclusivity(unchecked) private var stoppedListeners: [Acceptor] = []
 
     init(uvLoop: UnsafeMutablePointer<uv_loop_t>) throws(IOError) {
         let epoll = switchboard_epoll_create()

@@ -8,10 +8,12 @@ import SwitchboardWire
 /// Runs on the connection's loop.
 final class HTTPConnectionHandler: TCPConnectionDelegate {
     private let context: LoopContext
-    private var parser: HTTPRequestParser
-    private var remoteAddress: SocketAddress??
+    // Loop-confined, never accessed reentrantly: no dynamic exclusivity
+    // checks (each cost a thread-local lookup).
+    @exclusivity(unchecked) private var parser: HTTPRequestParser
+    @exclusivity(unchecked) private var remoteAddress: SocketAddress??
     /// The request and keep-alive timeouts.
-    private var timers: HTTPConnectionTimers
+    @exclusivity(unchecked) private var timers: HTTPConnectionTimers
     private var isReadingPaused = false
     private var isDone = false
 
