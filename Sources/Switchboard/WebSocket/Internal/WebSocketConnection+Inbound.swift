@@ -136,7 +136,8 @@ extension WebSocketConnection {
     /// instead of the server working through its input to produce output
     /// nobody takes. Reading resumes once the queue has drained.
     func applyReadBackpressure() {
-        guard tcp.isOpen, !tcp.isReadingPaused, tcp.queuedByteCount > configuration.maxQueuedBytes / 2 else { return }
+        let queued = tcp.queuedByteCount
+        guard queued > 0, tcp.isOpen, !tcp.isReadingPaused, queued > configuration.maxQueuedBytes / 2 else { return }
         tcp.pauseReading()
     }
 

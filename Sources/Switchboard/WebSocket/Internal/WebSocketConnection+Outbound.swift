@@ -109,7 +109,8 @@ extension WebSocketConnection {
     func admit(_ size: Int, _ write: () -> Void) -> SendResult {
         guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
         let queued = tcp.queuedByteCount
-        if queued + size > configuration.maxQueuedBytes, queued > 0 {
+        // Nothing queued (the usual case) admits without reading the limit.
+        if queued > 0, queued + size > configuration.maxQueuedBytes {
             switch configuration.slowConsumerPolicy.kind {
             case .drop:
                 dropped.wrappingAdd(1, ordering: .relaxed)

@@ -47,16 +47,17 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
         tcp: TCPConnection, settings: WebSocketSettings, context: LoopContext, deflate: ConnectionDeflate? = nil,
         userDataBox: AnyObject? = nil, subprotocol: String? = nil
     ) {
-        let configuration = settings.configuration
+        // Fields read through `settings` one by one: binding its whole
+        // configuration copied it (a retain for each reference it holds).
         self.tcp = tcp
         self.settings = settings
         self.context = context
         self.deflate = deflate
         self.userDataBox = userDataBox
-        subprotocolIndex = subprotocol.flatMap { configuration.subprotocols.firstIndex(of: $0) }.map { UInt16(clamping: $0) } ?? .max
+        subprotocolIndex = subprotocol.flatMap { settings.configuration.subprotocols.firstIndex(of: $0) }.map { UInt16(clamping: $0) } ?? .max
         session = WebSocketSession(
             configuration: WebSocketWireConfiguration(
-                maxMessageSize: configuration.maxMessageSize,
+                maxMessageSize: settings.configuration.maxMessageSize,
                 allowsCompressedMessages: deflate != nil
             )
         )
