@@ -54,6 +54,9 @@ struct DescriptorExhaustionTests {
             var clients: [TestSocket] = []
             for _ in 0..<1_000 {
                 guard let client = try? TestSocket(port: port) else { break }
+                // A first byte: the server's accept waits for one
+                // (TCP_DEFER_ACCEPT), so a silent client takes no descriptor.
+                try? client.send("G")
                 clients.append(client)
             }
             // Held open for a second: a server spinning on EMFILE would
