@@ -94,9 +94,15 @@ func runSession(
     return outcome
 }
 
-/// Drains events with `nextLentEvent()`, copying each lent payload at once.
+/// Drains events as the server does, `nextSmallMessage()` first, then `nextLentEvent()`,
+/// copying each lent payload at once.
 private func drainLending(_ session: inout WebSocketSession, into outcome: inout SessionOutcome) {
-    while let lent = session.nextLentEvent() {
+    while true {
+        if let (opcode, payload) = session.nextSmallMessage() {
+            outcome.events.append(.message(opcode, Array(payload), compressed: false))
+            continue
+        }
+        guard let lent = session.nextLentEvent() else { break }
         switch lent {
         case .message(let opcode, let payload, let compressed):
             outcome.events.append(.message(opcode, Array(payload), compressed: compressed))

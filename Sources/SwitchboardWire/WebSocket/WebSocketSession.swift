@@ -257,6 +257,40 @@ public struct WebSocketSession: Sendable {
         return .other(event)
     }
 
+    /// The server's fast path for the commonest input: a whole message in one final, masked,
+    /// uncompressed text or binary frame of at most 125 bytes, next in the bytes of
+    /// ``receive(inPlace:)``, with nothing else in progress and the session open. Returns it
+    /// unmasked and lent (valid until the next call into the session), as
+    /// ``nextLentEvent()`` would, without building an event; nil for anything else, which
+    /// ``nextLentEvent()`` then takes (this frame's errors included: a text payload that is
+    /// not UTF-8 is masked again and left to it).
+    package mutating func nextSmallMessage() -> (opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer)? {
+        guard state == .open, progressBox == nil, borrowed.baseAddress != nil else { return nil }
+        let available = borrowed.count - readIndex
+        guard available >= 6 else { return nil }
+        let first = borrowed[readIndex]
+        let second = borrowed[readIndex + 1]
+        // FIN, no RSV bit, text (0x1) or binary (0x2); masked, with a 7-bit length.
+        guard first == 0x81 || first == 0x82, second & 0x80 != 0 else { return nil }
+        let length = Int(second & 0x7F)
+        guard length <= 125, available - 6 >= length, length <= configuration.maxMessageSize else { return nil }
+        let start = readIndex + 6
+        let payload = UnsafeMutableRawBufferPointer(rebasing: borrowed[start..<(start + length)])
+        let maskingKey = WebSocketMaskingKey(bytes: UnsafeRawBufferPointer(borrowed), at: readIndex + 2)
+        maskingKey.apply(to: payload)
+        // RFC 6455 §5.6, §8.1: text is UTF-8.
+        if first == 0x81, !UTF8Validator.isValid(UnsafeRawBufferPointer(payload)) {
+            maskingKey.apply(to: payload)
+            return nil
+        }
+        readIndex = start + length
+        if readIndex == borrowed.count {
+            borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            readIndex = 0
+        }
+        return (first == 0x81 ? .text : .binary, UnsafeRawBufferPointer(payload))
+    }
+
     /// Removes and returns the bytes the session must send, in order: pongs, the reply to the
     /// peer's close, the close frame of ``close(code:reason:)`` or of a protocol error.
     /// Empty when there are none.

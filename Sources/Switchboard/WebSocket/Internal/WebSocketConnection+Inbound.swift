@@ -42,7 +42,14 @@ extension WebSocketConnection {
         var budget = Self.turnBudget
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
-        events: while lifecycle.phase != .ended, tcp.isOpen, let lent = session.nextLentEvent() {
+        events: while lifecycle.phase != .ended, tcp.isOpen {
+            // A whole small message in one frame, the commonest input, skips
+            // the event: nothing else happens with it in the session.
+            if let (opcode, payload) = session.nextSmallMessage() {
+                if !deliverMessage(payload, isText: opcode == .text, budget: &budget) { break events }
+                continue events
+            }
+            guard let lent = session.nextLentEvent() else { break events }
             // What the session queued while producing this event (a pong,
             // a close reply) goes out before anything the handler sends in
             // response to it: control frames keep their place in the stream.
