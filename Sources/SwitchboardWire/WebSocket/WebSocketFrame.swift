@@ -28,13 +28,14 @@ public enum WebSocketFrame {
 
     /// The largest length the 7-bit field holds directly; 126 and 127 announce the 16-bit and
     /// 64-bit forms (RFC 6455 §5.2).
-    static let maxShortPayloadLength = 125
+    /// (These four are computed and inlinable for the server frame writer below.)
+    @inlinable static var maxShortPayloadLength: Int { 125 }
     /// The largest length of the 16-bit form.
-    static let maxMediumPayloadLength = 0xFFFF
+    @inlinable static var maxMediumPayloadLength: Int { 0xFFFF }
     /// The 7-bit length value announcing a 16-bit length.
-    static let mediumLengthMarker: UInt8 = 126
+    @inlinable static var mediumLengthMarker: UInt8 { 126 }
     /// The 7-bit length value announcing a 64-bit length.
-    static let longLengthMarker: UInt8 = 127
+    @inlinable static var longLengthMarker: UInt8 { 127 }
 
     /// Appends one frame header to `buffer`: FIN, RSV1, the opcode, the payload length in the
     /// shortest of its three forms (RFC 6455 §5.2 requires the minimal one), and the mask bit
@@ -73,6 +74,7 @@ public enum WebSocketFrame {
 
     /// The size of an unmasked server frame's header for `payloadLength`
     /// (2, 4 or 10 bytes: RFC 6455 §5.2's three length forms).
+    @inlinable
     public static func serverHeaderSize(payloadLength: Int) -> Int {
         payloadLength <= maxShortPayloadLength ? 2 : (payloadLength <= maxMediumPayloadLength ? 4 : 10)
     }
@@ -80,6 +82,8 @@ public enum WebSocketFrame {
     /// Writes one unmasked server frame, header then payload, into
     /// `target`, which must be exactly `serverHeaderSize + payload.count`
     /// bytes: the write path encodes straight into its output buffer.
+    /// Inlined: a server's reply path writes one per message.
+    @inlinable @inline(__always)
     public static func writeServerFrame(
         opcode: WebSocketOpcode,
         rsv1: Bool = false,

@@ -13,23 +13,27 @@ public struct WebSocketOpcode: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Internal initialiser for values already masked to four bits.
+    @usableFromInline
     init(uncheckedRawValue rawValue: UInt8) {
         assert(rawValue <= 0x0F)
         self.rawValue = rawValue
     }
 
+    // Computed and inlinable rather than `static let`: another module reads
+    // a stored constant through an accessor call, on every message.
+
     /// 0x0: a later fragment of a fragmented message (RFC 6455 §5.4).
-    public static let continuation = WebSocketOpcode(uncheckedRawValue: 0x0)
+    @inlinable public static var continuation: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0x0) }
     /// 0x1: a text message, UTF-8 (RFC 6455 §5.6).
-    public static let text = WebSocketOpcode(uncheckedRawValue: 0x1)
+    @inlinable public static var text: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0x1) }
     /// 0x2: a binary message (RFC 6455 §5.6).
-    public static let binary = WebSocketOpcode(uncheckedRawValue: 0x2)
+    @inlinable public static var binary: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0x2) }
     /// 0x8: close (RFC 6455 §5.5.1).
-    public static let close = WebSocketOpcode(uncheckedRawValue: 0x8)
+    @inlinable public static var close: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0x8) }
     /// 0x9: ping (RFC 6455 §5.5.2).
-    public static let ping = WebSocketOpcode(uncheckedRawValue: 0x9)
+    @inlinable public static var ping: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0x9) }
     /// 0xA: pong (RFC 6455 §5.5.3).
-    public static let pong = WebSocketOpcode(uncheckedRawValue: 0xA)
+    @inlinable public static var pong: WebSocketOpcode { WebSocketOpcode(uncheckedRawValue: 0xA) }
 
     /// Whether this is a control frame opcode: the most significant opcode bit is set
     /// (RFC 6455 §5.5). True for reserved control opcodes 0xB–0xF as well.

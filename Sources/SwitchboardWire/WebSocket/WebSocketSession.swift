@@ -227,6 +227,9 @@ public struct WebSocketSession: Sendable {
             return event
         }
         releaseIfConsumed()
+        // Nothing unread: `advance` would find no event and change nothing
+        // (making the empty buffer unique first, on every read's last call).
+        guard readIndex < buffer.count else { return nil }
         // Take the buffer out of `self` so it can be unmasked in place while the parser
         // updates the other properties; it stays uniquely referenced, so nothing is copied.
         var storage: [UInt8] = []
