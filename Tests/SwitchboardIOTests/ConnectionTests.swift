@@ -202,8 +202,90 @@ final class MixedWriter: TCPConnectionDelegate {
     }
 }
 
+/// Inside one read callback writes far more than the socket takes, in
+/// pieces the cork holds (so the cork fills, flushes, and the kernel stops
+/// taking them part way): each piece is its number, repeated.
+final class CorkOverflowWriter: TCPConnectionDelegate {
+    static let pieces = 6_000
+    static let pieceSize = 4_000
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        for index in 0..<Self.pieces {
+            connection.write(count: Self.pieceSize) { target in
+                for offset in stride(from: 0, to: Self.pieceSize, by: 4) {
+                    target.storeBytes(of: UInt32(index).bigEndian, toByteOffset: offset, as: UInt32.self)
+                }
+            }
+        }
+        connection.closeAfterFlush()
+    }
+}
+
+/// Writes through `reserveCork` while it may, and notes each time it
+/// refuses: input "queue" queues a write between two reservations, "close"
+/// starts closing between them.
+final class CorkReserver: TCPConnectionDelegate {
+    static let refusals = Mutex<[String]>([])
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        func reserve(_ byte: UInt8, _ moment: String) {
+            if let target = connection.reserveCork(1) {
+                target.storeBytes(of: byte, as: UInt8.self)
+            } else {
+                Self.refusals.withLock { $0.append(moment) }
+            }
+        }
+        reserve(UInt8(ascii: "A"), "first")
+        if String(decoding: bytes, as: UTF8.self) == "queue" {
+            connection.write(SharedBytes(string: "B"))
+            reserve(UInt8(ascii: "X"), "after a queued write")
+            connection.write(count: 1) { $0[0] = UInt8(ascii: "C") }
+            connection.closeAfterFlush()
+        } else {
+            connection.write(count: 1) { $0[0] = UInt8(ascii: "B") }
+            connection.closeAfterFlush()
+            reserve(UInt8(ascii: "X"), "closing")
+        }
+    }
+}
+
 @Suite("Corked writes")
 struct CorkTests {
+    @Test func theCorkIsOnlyReservedWhileNothingIsQueuedAndWritesAreAccepted() throws {
+        try withEchoServer(delegate: { CorkReserver() }) { _, port in
+            let queueing = try TestSocket(port: port)
+            try queueing.send("queue")
+            #expect(String(decoding: try queueing.receiveUntilClosed(), as: UTF8.self) == "ABC")
+            let closing = try TestSocket(port: port)
+            try closing.send("close")
+            #expect(String(decoding: try closing.receiveUntilClosed(), as: UTF8.self) == "AB")
+            // The callback notes its last refusal after the close went out.
+            for _ in 0..<1_000 where CorkReserver.refusals.withLock({ $0.count }) < 2 { usleep(10_000) }
+            #expect(CorkReserver.refusals.withLock { $0 } == ["after a queued write", "closing"])
+        }
+    }
+
+    /// Once the kernel refuses part of the cork, the rest is queued and
+    /// every later write of the same callback must queue behind it: one
+    /// written into the cork again would be lost (or overtake).
+    @Test func writesPastAFullSocketInOneReadCallbackAllArriveInOrder() throws {
+        try withEchoServer(delegate: { CorkOverflowWriter() }) { _, port in
+            let client = try TestSocket(port: port)
+            try client.send("go")
+            // Not read yet: 24 MB fill the socket buffers long before the
+            // callback has written them all.
+            usleep(300_000)
+            let received = try client.receiveUntilClosed()
+            #expect(received.count == CorkOverflowWriter.pieces * CorkOverflowWriter.pieceSize)
+            let pieceNumbers = stride(from: 0, to: received.count, by: CorkOverflowWriter.pieceSize).map { start in
+                received[start..<(start + 4)].reduce(0) { $0 << 8 | Int($1) }
+            }
+            // The first piece out of place (nil: none), not 6,000 numbers.
+            let misplaced = pieceNumbers.enumerated().first { $0.offset != $0.element }
+            #expect(misplaced == nil)
+        }
+    }
+
     @Test func corkedQueuedAndOversizedWritesKeepTheirOrder() throws {
         try withEchoServer(delegate: { MixedWriter() }) { _, port in
             let client = try TestSocket(port: port)

@@ -14,7 +14,7 @@ public import SwitchboardWire
 /// connection (the route's handler and settings are shared), so an idle one
 /// stays small.
 public struct WebSocket<UserData: Sendable>: Sendable, Hashable {
-    let connection: WebSocketConnection
+    @usableFromInline let connection: WebSocketConnection
 
     @inline(__always)
     init(_ connection: WebSocketConnection) {
@@ -42,33 +42,36 @@ public struct WebSocket<UserData: Sendable>: Sendable, Hashable {
     public var droppedMessageCount: Int { connection.droppedMessageCount }
 
     /// Sends a text message.
-    @discardableResult
+    @discardableResult @inlinable
     public func send(text: String) -> SendResult {
         var text = text
         return text.withUTF8 { send(.text, UnsafeRawBufferPointer($0)) }
     }
 
     /// Sends a binary message.
-    @discardableResult
+    @discardableResult @inlinable
     public func send(binary: [UInt8]) -> SendResult {
         binary.withUnsafeBytes { send(.binary, $0) }
     }
 
     /// Sends a binary message from lent bytes (those of ``WebSocketHandler/onMessage(_:_:isText:)``
     /// among them), copied once, into the frame.
-    @discardableResult
+    @discardableResult @inlinable
     public func send(binary bytes: RawSpan) -> SendResult {
         bytes.withUnsafeBytes { send(.binary, $0) }
     }
 
     /// Sends a text message from lent bytes, which must be UTF-8 (as a
     /// received text message's are; the peer fails the connection otherwise).
-    @discardableResult
+    @discardableResult @inlinable
     public func send(utf8Text bytes: RawSpan) -> SendResult {
         bytes.withUnsafeBytes { send(.text, $0) }
     }
 
-    private func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+    // The sends are inlined into the handler: a reply is one call to the
+    // connection, not two.
+    @usableFromInline
+    func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
         connection.send(opcode, payload)
     }
 

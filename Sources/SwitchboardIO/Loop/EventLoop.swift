@@ -40,6 +40,11 @@ public final class EventLoop: @unchecked Sendable {
     /// retains and releases it (a reference, even `unowned(unsafe)`, was
     /// retained at each comparison).
     @exclusivity(unchecked) var readingConnection: UnsafeMutableRawPointer?
+    /// `readingConnection` while its writes may go straight into the cork
+    /// buffer: it accepts writes and has nothing queued (nothing written
+    /// must overtake it). Cleared as soon as either stops being true, so the
+    /// reply path checks one address (`TCPConnection.reserveCork`).
+    @exclusivity(unchecked) var corkingConnection: UnsafeMutableRawPointer?
 
     /// Scratch space to gather queued buffers into one `sendmsg`.
     let gatherBuffers: UnsafeMutablePointer<uv_buf_t>

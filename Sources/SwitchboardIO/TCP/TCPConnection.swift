@@ -129,7 +129,9 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// it. The lifecycle moves first, so whatever runs below (a delegate
     /// call, a failing write) and nests another event sees the new phase.
     private func apply(_ event: ConnectionLifecycle.Event) {
-        switch lifecycle.handle(event) {
+        let action = lifecycle.handle(event)
+        if !lifecycle.acceptsWrites { stopCorking() }
+        switch action {
         case .none:
             break
         case .deliverEndOfInput:
@@ -219,6 +221,12 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         loop.readingConnection == Unmanaged.passUnretained(self).toOpaque()
     }
 
+    /// Its writes go to the cork buffer from now on only through a flush:
+    /// something is queued, or it stopped accepting writes.
+    private func stopCorking() {
+        if loop.corkingConnection == Unmanaged.passUnretained(self).toOpaque() { loop.corkingConnection = nil }
+    }
+
     /// Reads now, without waiting for the epoll set to report input: for a
     /// connection accepted with its first bytes (`TCP_DEFER_ACCEPT`). A read
     /// that finds nothing costs one `recv` (EAGAIN); input then comes as
@@ -227,8 +235,6 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         if isReading { readOnce(peerFinishedSending: false) }
     }
 
-    /// Whether the caller runs on the connection's loop thread.
-    package var isOnLoopThread: Bool { loop.inEventLoop }
 
     /// Points the loop's epoll set at what the connection waits for now:
     /// input while reading, room in the socket while queued bytes wait.
@@ -297,10 +303,13 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         let count = switchboard_receive(socket, buffer.baseAddress!, buffer.count)
         if count > 0 {
             if lifecycle.deliversInput, let delegate {
-                loop.readingConnection = Unmanaged.passUnretained(self).toOpaque()
+                let me = Unmanaged.passUnretained(self).toOpaque()
+                loop.readingConnection = me
+                if lifecycle.acceptsWrites, queue.isEmpty, !isWaitingForWritable { loop.corkingConnection = me }
                 delegate.connection(self, didRead: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
                 flushCork()
                 loop.readingConnection = nil
+                loop.corkingConnection = nil
             } else {
                 apply(.discarded(byteCount: count))
             }
@@ -364,17 +373,38 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     package func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         loop.assertInEventLoop()
         guard lifecycle.acceptsWrites else { return false }
-        if isReadingConnection, count <= EventLoop.corkCapacity {
-            if loop.corkedByteCount + count > EventLoop.corkCapacity { flushCork() }
-            // The flush may have failed and closed the connection.
-            if lifecycle.acceptsWrites, queue.isEmpty, !isWaitingForWritable {
-                let start = loop.corkedByteCount
-                fill(UnsafeMutableRawBufferPointer(rebasing: loop.corkBuffer[start..<(start + count)]))
-                loop.corkedByteCount += count
+        if let target = reserveCork(count) {
+            fill(UnsafeMutableRawBufferPointer(start: target, count: count))
+            return true
+        }
+        if isReadingConnection, count <= EventLoop.corkCapacity, loop.corkedByteCount > 0 {
+            // The cork is too full for these bytes: what it holds leaves
+            // first (and may fail and close the connection).
+            flushCork()
+            if let target = reserveCork(count) {
+                fill(UnsafeMutableRawBufferPointer(start: target, count: count))
                 return true
             }
+            guard lifecycle.acceptsWrites else { return false }
         }
         return write(SharedBytes(count: count, initialize: fill))
+    }
+
+    /// Room for `count` bytes at the end of the loop's cork buffer, already
+    /// counted as written, when they can go there now: the caller is on the
+    /// loop thread, this connection's read callback is running, nothing of
+    /// its is queued, and they fit. The caller fills all of it before
+    /// anything else writes. Nil (nothing reserved) otherwise, from any
+    /// thread: `write(count:_:)` on the loop then does what is needed.
+    /// A pointer rather than a closure, and the thread check inside: the
+    /// WebSocket reply path (another module, which cannot inline this)
+    /// pays one plain call.
+    package func reserveCork(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard loop.inEventLoop, loop.corkingConnection == Unmanaged.passUnretained(self).toOpaque() else { return nil }
+        let start = loop.corkedByteCount
+        guard count <= EventLoop.corkCapacity &- start else { return nil }
+        loop.corkedByteCount = start &+ count
+        return loop.corkBuffer.baseAddress.unsafelyUnwrapped + start
     }
 
     /// Writes the corked bytes: straight to the kernel when it takes them,
@@ -395,6 +425,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         lastWriteProgress = loop.now
         if taken < count {
             queue.append(SharedBytes(UnsafeRawBufferPointer(rebasing: loop.corkBuffer[taken..<count])))
+            stopCorking()
             waitForWritable()
         }
     }
@@ -413,6 +444,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         }
         if queue.isEmpty { lastWriteProgress = loop.now }
         queue.append(bytes)
+        if !queue.isEmpty { stopCorking() }
         scheduleFlush()
         return true
     }
@@ -454,6 +486,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
 
     private func waitForWritable() {
         isWaitingForWritable = true
+        stopCorking()
         updatePolling()
     }
 

@@ -40,13 +40,16 @@ extension WebSocketConnection {
 
     func deliverEvents() {
         var budget = Self.turnBudget
+        // What arrives in one read arrives at one instant: the clock is read
+        // once for all its messages.
+        let now = Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef { $0.loop.now }
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
         events: while lifecycle.phase != .ended, tcp.isOpen {
             // A whole small message in one frame, the commonest input, skips
             // the event: nothing else happens with it in the session.
             if let (opcode, payload) = session.nextSmallMessage() {
-                if !deliverMessage(payload, isText: opcode == .text, budget: &budget) { break events }
+                if !deliverMessage(payload, isText: opcode == .text, at: now, budget: &budget) { break events }
                 continue events
             }
             guard let lent = session.nextLentEvent() else { break events }
@@ -61,9 +64,9 @@ extension WebSocketConnection {
                 let delivered: Bool
                 if compressed {
                     guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
-                    delivered = inflated.withUnsafeBytes { deliverMessage($0, isText: opcode == .text, budget: &budget) }
+                    delivered = inflated.withUnsafeBytes { deliverMessage($0, isText: opcode == .text, at: now, budget: &budget) }
                 } else {
-                    delivered = deliverMessage(payload, isText: opcode == .text, budget: &budget)
+                    delivered = deliverMessage(payload, isText: opcode == .text, at: now, budget: &budget)
                 }
                 if !delivered { break events }
                 continue events
@@ -73,7 +76,7 @@ extension WebSocketConnection {
             switch consume event {
             case .message(let opcode, let payload, _):
                 // Not produced by nextLentEvent; handled for completeness.
-                if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, budget: &budget) }) { break events }
+                if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, at: now, budget: &budget) }) { break events }
             case .ping(let payload):
                 sink.ping(self, payload)
             case .pong(let payload):
@@ -97,8 +100,8 @@ extension WebSocketConnection {
 
     /// Hands one message to the handler and charges the turn's budget;
     /// returns `false` when the turn was yielded (stop delivering).
-    func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, budget: inout Int) -> Bool {
-        timers.messageArrived(now: Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef { $0.loop.now })
+    func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, at now: UInt64, budget: inout Int) -> Bool {
+        timers.messageArrived(now: now)
         Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
             $0.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
         }

@@ -7,7 +7,7 @@ import SwitchboardWire
 extension WebSocketConnection {
     /// Sends an already encoded frame (shared by many connections).
     func send(frame: SharedBytes) -> SendResult {
-        guard tcp.isOnLoopThread else {
+        guard tcp.loop.inEventLoop else {
             guard isOpen else { return .dropped }
             tcp.loop.execute { _ = self.send(frame: frame) }
             return .buffered
@@ -39,7 +39,23 @@ extension WebSocketConnection {
     /// runs inside its read callback); elsewhere it is encoded here and
     /// handed over, or, when it is to be compressed, handed over as is and
     /// compressed on the loop (whose streams are not thread-safe).
+    @usableFromInline
     func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
+        // The commonest send: a reply from inside this connection's read
+        // callback, uncompressed, nothing queued. Straight into the loop's
+        // cork buffer; nothing queued means the slow-consumer limit holds.
+        // `isOpen` is the lifecycle's phase, readable from any thread, and
+        // `reserveCork` finds out whether this is the loop's.
+        if deflate == nil, isOpen {
+            let size = WebSocketFrame.serverHeaderSize(payloadLength: payload.count) &+ payload.count
+            if let target = Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef({ $0.reserveCork(size) }) {
+                WebSocketFrame.writeServerFrame(opcode: opcode, payload: payload, into: UnsafeMutableRawBufferPointer(start: target, count: size))
+                Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
+                    $0.counts.add(message: size, .messagesSent, .bytesSent, route: settings.metricsIndex)
+                }
+                return .sent
+            }
+        }
         // Without an agreement the configuration is not read (a copy of it
         // would retain what it holds).
         var compression: WebSocketCompression?
@@ -47,7 +63,7 @@ extension WebSocketConnection {
             compression = configured
         }
         let compresses = compression != nil
-        guard tcp.isOnLoopThread else {
+        guard tcp.loop.inEventLoop else {
             guard isOpen else { return .dropped }
             if compresses {
                 let bytes = Array(payload)
@@ -132,7 +148,7 @@ extension WebSocketConnection {
     }
 
     func close(code: WebSocketCloseCode, reason: String) {
-        guard tcp.isOnLoopThread else {
+        guard tcp.loop.inEventLoop else {
             tcp.loop.execute { self.close(code: code, reason: reason) }
             return
         }

@@ -13,6 +13,7 @@ import Synchronization
 ///
 /// Loop-bound, except `isOpen`, `droppedMessageCount`, `send(frame:)` and
 /// `close(code:reason:)`, which hop to the loop when called off it.
+@usableFromInline
 final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
     let tcp: TCPConnection
     let settings: WebSocketSettings
