@@ -56,6 +56,13 @@ extension WebSocketConnection {
                 return .sent
             }
         }
+        return sendQueuedOrCompressed(opcode, payload)
+    }
+
+    /// `send` when the frame cannot go straight into the cork. Out of line:
+    /// the short way then needs no frame of this size.
+    @inline(never)
+    func sendQueuedOrCompressed(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> SendResult {
         // Without an agreement the configuration is not read (a copy of it
         // would retain what it holds).
         var compression: WebSocketCompression?
