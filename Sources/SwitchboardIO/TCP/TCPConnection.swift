@@ -236,6 +236,11 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     }
 
 
+    /// Whether the caller runs on the connection's loop thread. Asked of
+    /// the connection rather than of `loop` from another module: that would
+    /// retain and release the loop (atomically) at every send.
+    package var isOnLoopThread: Bool { loop.inEventLoop }
+
     /// Points the loop's epoll set at what the connection waits for now:
     /// input while reading, room in the socket while queued bytes wait.
     private func updatePolling() {
@@ -438,13 +443,14 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         guard lifecycle.acceptsWrites else { return false }
         if isReadingConnection {
             // Corked bytes were written first: they must leave first. The
-            // flush may fail and close the connection.
+            // flush may fail and close the connection. Nothing written
+            // later may overtake these through the cork.
             flushCork()
+            stopCorking()
             guard lifecycle.acceptsWrites else { return false }
         }
         if queue.isEmpty { lastWriteProgress = loop.now }
         queue.append(bytes)
-        if !queue.isEmpty { stopCorking() }
         scheduleFlush()
         return true
     }

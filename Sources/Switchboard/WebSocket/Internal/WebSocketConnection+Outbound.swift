@@ -7,7 +7,7 @@ import SwitchboardWire
 extension WebSocketConnection {
     /// Sends an already encoded frame (shared by many connections).
     func send(frame: SharedBytes) -> SendResult {
-        guard tcp.loop.inEventLoop else {
+        guard tcp.isOnLoopThread else {
             guard isOpen else { return .dropped }
             tcp.loop.execute { _ = self.send(frame: frame) }
             return .buffered
@@ -70,7 +70,7 @@ extension WebSocketConnection {
             compression = configured
         }
         let compresses = compression != nil
-        guard tcp.loop.inEventLoop else {
+        guard tcp.isOnLoopThread else {
             guard isOpen else { return .dropped }
             if compresses {
                 let bytes = Array(payload)
@@ -155,7 +155,7 @@ extension WebSocketConnection {
     }
 
     func close(code: WebSocketCloseCode, reason: String) {
-        guard tcp.loop.inEventLoop else {
+        guard tcp.isOnLoopThread else {
             tcp.loop.execute { self.close(code: code, reason: reason) }
             return
         }

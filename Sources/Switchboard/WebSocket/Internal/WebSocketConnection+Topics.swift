@@ -12,7 +12,7 @@ extension WebSocketConnection {
 
     /// Runs `body` on the connection's loop: now if already there.
     func onLoop(_ body: @escaping @Sendable (WebSocketConnection) -> Void) {
-        if tcp.loop.inEventLoop {
+        if tcp.isOnLoopThread {
             body(self)
         } else {
             tcp.loop.execute { body(self) }
