@@ -36,7 +36,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// the queue was last empty: a peer that stops reading shows up as a
     /// non-empty queue whose progress time stops moving. Loop-confined and
     /// written on every write and flush: unchecked, like the queue.
-    @exclusivity(unchecked) package private(set) var lastWriteProgress: UInt64 = 0
+    @exclusivity(unchecked) private var lastWriteProgress: UInt64 = 0
     /// The peer, as accepted: readable after the connection closed too.
     private let peer: PeerAddress
     /// The socket was full: the rest of the queue waits for it to be writable.
@@ -352,6 +352,30 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         }
         deadlineTime = loop.now + milliseconds
         loop.deadlines.track(self)
+    }
+
+    /// `setDeadline(after:)` for an instant of the loop's clock (`loop.now`
+    /// scale); one already past fires at the next sweep. Spares a caller in
+    /// another module the clock read (and the retain of the loop it costs).
+    package func setDeadline(at instant: UInt64?) {
+        loop.assertInEventLoop()
+        guard lifecycle.acceptsWrites else { return }
+        guard let instant else {
+            deadlineTime = .max
+            loop.deadlines.untrack(self)
+            return
+        }
+        deadlineTime = instant
+        // The sweep lives as long as the loop: no retain per read.
+        Unmanaged.passUnretained(loop.deadlines)._withUnsafeGuaranteedRef { $0.track(self) }
+    }
+
+    /// The output as a protocol's timers see it, in one call (another
+    /// module reading `lastWriteProgress` pays a dynamic exclusivity check):
+    /// whether bytes wait, when the peer last took some, whether input is
+    /// paused.
+    package var outputState: (hasQueuedBytes: Bool, lastWriteProgress: UInt64, isReadingPaused: Bool) {
+        (!queue.isEmpty, lastWriteProgress, isReadingPausedByDelegate)
     }
 
     /// Called by the loop's sweep, which has already untracked us.

@@ -147,8 +147,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         guard !isDone else { return }
         let now = connection.loop.now
         timers.parsed(now: now, hasPartialRequest: parser.hasPartialRequest)
-        let deadline = timers.deadline(context.httpTimers)
-        connection.setDeadline(after: deadline > now ? deadline - now : 0)
+        connection.setDeadline(at: timers.deadline(context.httpTimers))
     }
 
     func connectionDeadlinePassed(_ connection: TCPConnection) {

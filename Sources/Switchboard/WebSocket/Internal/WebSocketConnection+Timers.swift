@@ -7,14 +7,13 @@ extension WebSocketConnection {
     /// Sets the connection's one deadline to the earliest of its timers.
     func scheduleDeadline() {
         guard tcp.isOpen else { return }
-        let now = tcp.loop.now
-        let deadline = timers.deadline(settings.timers, transportState)
-        tcp.setDeadline(after: deadline.map { $0 > now ? $0 - now : 0 })
+        tcp.setDeadline(at: timers.deadline(settings.timers, transportState))
     }
 
     var transportState: WebSocketTimers.Transport {
-        WebSocketTimers.Transport(
-            hasQueuedBytes: tcp.queuedByteCount > 0, lastWriteProgress: tcp.lastWriteProgress, isReadingPaused: tcp.isReadingPaused)
+        let output = tcp.outputState
+        return WebSocketTimers.Transport(
+            hasQueuedBytes: output.hasQueuedBytes, lastWriteProgress: output.lastWriteProgress, isReadingPaused: output.isReadingPaused)
     }
 
     /// Bytes wait for a slow peer: the write-stall clock runs from the
