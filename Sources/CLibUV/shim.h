@@ -5,6 +5,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The loop's three system calls per turn (epoll_wait, recv, send) are made
+   with syscall(2), not through their glibc wrappers: those are thread
+   cancellation points, and in a process with more than one thread (every
+   Swift server) each call then switches the thread's cancellation type on
+   and off around the system call, an atomic compare-and-swap each way.
+   perf put ~9 ns of an echoed message's ~270 there. Switchboard never
+   cancels a thread, so the wrappers buy nothing. */
 
 /* glibc declares accept4 only under _GNU_SOURCE, which Swift's Glibc module
    is not built with; the function itself is always there. Accepting with
@@ -20,12 +30,12 @@ static inline long switchboard_send(int fd, const uv_buf_t *buffers, unsigned co
     long sent;
     do {
         if (count == 1) {
-            sent = send(fd, buffers[0].base, buffers[0].len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            sent = syscall(SYS_sendto, fd, buffers[0].base, buffers[0].len, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
         } else {
             struct msghdr message = {0};
             message.msg_iov = (struct iovec *)buffers; /* uv_buf_t is laid out as struct iovec on Unix */
             message.msg_iovlen = count;
-            sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+            sent = syscall(SYS_sendmsg, fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
     } while (sent < 0 && errno == EINTR);
     return sent < 0 ? -errno : sent;
@@ -36,7 +46,7 @@ static inline long switchboard_send(int fd, const uv_buf_t *buffers, unsigned co
 static inline long switchboard_receive(int fd, void *base, size_t length) {
     long received;
     do {
-        received = recv(fd, base, length, MSG_DONTWAIT);
+        received = syscall(SYS_recvfrom, fd, base, length, MSG_DONTWAIT, NULL, NULL);
     } while (received < 0 && errno == EINTR);
     return received < 0 ? -errno : received;
 }
@@ -84,7 +94,9 @@ static inline struct epoll_event *switchboard_epoll_events_allocate(int count) {
 /* Waits up to `timeout` ms (-1: without limit) for ready members: their
    count, 0 when the time ran out or a signal came, or a negative errno. */
 static inline int switchboard_epoll_wait(int epfd, struct epoll_event *events, int capacity, int timeout) {
-    int count = epoll_wait(epfd, events, capacity, timeout);
+    /* epoll_pwait without a signal mask is epoll_wait, and exists on every
+       architecture (arm64 has no epoll_wait). */
+    int count = (int)syscall(SYS_epoll_pwait, epfd, events, capacity, timeout, NULL, 0);
     if (count < 0) return errno == EINTR ? 0 : -errno;
     return count;
 }
