@@ -8,7 +8,9 @@ enum ReceiveBufferPolicy {
     /// Frees the storage once every byte is consumed.
     static func releaseIfConsumed(_ buffer: inout [UInt8], _ readIndex: inout Int) {
         if readIndex == buffer.count {
-            buffer = []
+            // Storing the empty array over the empty array still releases
+            // the old value: skipped on the commonest call, after each read.
+            if buffer.capacity > 0 { buffer = [] }
             readIndex = 0
         }
     }

@@ -29,6 +29,12 @@ struct WebSocketMaskingKey: Sendable, Hashable {
         value = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
+    /// Reads the four key bytes at `pointer`, which the caller has checked.
+    @inline(__always)
+    init(unchecked pointer: UnsafeRawPointer) {
+        value = UInt32(bigEndian: pointer.loadUnaligned(as: UInt32.self))
+    }
+
     /// XORs `bytes` in place with the key starting at key position `keyOffset % 4`; see
     /// ``applyWebSocketMask(_:to:keyOffset:)``. Inlined: every data frame's payload comes
     /// through here, most of them small.

@@ -180,7 +180,7 @@ public struct WebSocketSession: Sendable {
             receive(UnsafeRawBufferPointer(bytes))
             return
         }
-        buffer = []
+        if buffer.capacity > 0 { buffer = [] }  // no release of the empty array per read
         readIndex = 0
         borrowed = bytes
     }
@@ -268,28 +268,31 @@ public struct WebSocketSession: Sendable {
     /// ``nextLentEvent()`` then takes (this frame's errors included: a text payload that is
     /// not UTF-8 is masked again and left to it).
     package mutating func nextSmallMessage() -> (opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer)? {
-        guard state == .open, progressBox == nil, borrowed.baseAddress != nil else { return nil }
-        let available = borrowed.count - readIndex
+        guard state == .open, progressBox == nil, let base = borrowed.baseAddress else { return nil }
+        // 0 <= readIndex <= borrowed.count: with the checks below, no
+        // arithmetic here can overflow or leave the borrowed bytes.
+        let available = borrowed.count &- readIndex
         guard available >= 6 else { return nil }
-        let first = borrowed[readIndex]
-        let second = borrowed[readIndex + 1]
+        let frame = base + readIndex
+        let first = frame.load(as: UInt8.self)
+        let second = frame.load(fromByteOffset: 1, as: UInt8.self)
         // FIN, no RSV bit, text (0x1) or binary (0x2); masked, with a 7-bit length.
         guard first == 0x81 || first == 0x82, second & 0x80 != 0 else { return nil }
         let length = Int(second & 0x7F)
-        guard length <= 125, available - 6 >= length, length <= configuration.maxMessageSize else { return nil }
-        let start = readIndex + 6
-        let payload = UnsafeMutableRawBufferPointer(rebasing: borrowed[start..<(start + length)])
-        let maskingKey = WebSocketMaskingKey(bytes: UnsafeRawBufferPointer(borrowed), at: readIndex + 2)
+        guard length <= 125, available &- 6 >= length, length <= configuration.maxMessageSize else { return nil }
+        let payload = UnsafeMutableRawBufferPointer(start: frame + 6, count: length)
+        let maskingKey = WebSocketMaskingKey(unchecked: frame + 2)
         maskingKey.apply(to: payload)
         // RFC 6455 §5.6, §8.1: text is UTF-8.
         if first == 0x81, !UTF8Validator.isValid(UnsafeRawBufferPointer(payload)) {
             maskingKey.apply(to: payload)
             return nil
         }
-        readIndex = start + length
-        if readIndex == borrowed.count {
+        if available == length &+ 6 {
             borrowed = UnsafeMutableRawBufferPointer(start: nil, count: 0)
             readIndex = 0
+        } else {
+            readIndex &+= length &+ 6
         }
         return (first == 0x81 ? .text : .binary, UnsafeRawBufferPointer(payload))
     }

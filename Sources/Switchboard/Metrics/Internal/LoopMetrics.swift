@@ -52,6 +52,15 @@ struct LoopCounts {
         row[byteField.rawValue] &+= bytes
     }
 
+    /// Several messages and their bytes, in one row access.
+    @inline(__always)
+    func add(messages: Int, bytes: Int, _ messageField: RouteField, _ byteField: RouteField, route: Int) {
+        guard route < routeCount else { return }
+        let row = base + route &* RouteField.count
+        row[messageField.rawValue] &+= messages
+        row[byteField.rawValue] &+= bytes
+    }
+
     @inline(__always)
     func add(_ amount: Int, _ field: LoopField) {
         base[routeCount &* RouteField.count &+ field.rawValue] &+= amount

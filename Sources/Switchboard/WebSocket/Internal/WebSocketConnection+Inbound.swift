@@ -38,18 +38,27 @@ extension WebSocketConnection {
     static let turnBudget = 4 << 20
     static let turnCostPerMessage = 256
 
+    /// What one `deliverEvents` handed the handler: the turn's budget
+    /// left, and the messages and bytes for the route's metrics, counted
+    /// in once at its end rather than per message.
+    struct DeliveryTally {
+        var budget = WebSocketConnection.turnBudget
+        var messages = 0
+        var bytes = 0
+    }
+
     func deliverEvents() {
-        var budget = Self.turnBudget
+        var tally = DeliveryTally()
         // What arrives in one read arrives at one instant: the clock is read
         // once for all its messages.
         let now = Unmanaged.passUnretained(tcp)._withUnsafeGuaranteedRef { $0.loop.now }
         // Stop as soon as the WebSocket has ended (a handler may close it,
         // or a write inside a handler may find the peer gone).
-        events: while lifecycle.phase != .ended, tcp.isOpen {
+        events: while lifecycle.phase != .ended, transportIsOpen {
             // A whole small message in one frame, the commonest input, skips
             // the event: nothing else happens with it in the session.
             if let (opcode, payload) = session.nextSmallMessage() {
-                if !deliverMessage(payload, isText: opcode == .text, at: now, budget: &budget) { break events }
+                if !deliverMessage(payload, isText: opcode == .text, at: now, &tally) { break events }
                 continue events
             }
             guard let lent = session.nextLentEvent() else { break events }
@@ -64,9 +73,9 @@ extension WebSocketConnection {
                 let delivered: Bool
                 if compressed {
                     guard let inflated = inflate(payload, isText: opcode == .text) else { continue }
-                    delivered = inflated.withUnsafeBytes { deliverMessage($0, isText: opcode == .text, at: now, budget: &budget) }
+                    delivered = inflated.withUnsafeBytes { deliverMessage($0, isText: opcode == .text, at: now, &tally) }
                 } else {
-                    delivered = deliverMessage(payload, isText: opcode == .text, at: now, budget: &budget)
+                    delivered = deliverMessage(payload, isText: opcode == .text, at: now, &tally)
                 }
                 if !delivered { break events }
                 continue events
@@ -76,7 +85,7 @@ extension WebSocketConnection {
             switch consume event {
             case .message(let opcode, let payload, _):
                 // Not produced by nextLentEvent; handled for completeness.
-                if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, at: now, budget: &budget) }) { break events }
+                if !payload.withUnsafeBytes({ deliverMessage($0, isText: opcode == .text, at: now, &tally) }) { break events }
             case .ping(let payload):
                 sink.ping(self, payload)
             case .pong(let payload):
@@ -88,9 +97,14 @@ extension WebSocketConnection {
                             ["code": "\(code.rawValue)", "reason": "\(reason)"])
                 apply(.failed(code, reason: reason))
             }
-            if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
+            if tally.budget <= 0, lifecycle.phase != .ended, transportIsOpen {
                 yieldTurn()
                 break events
+            }
+        }
+        if tally.messages > 0 {
+            Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
+                $0.counts.add(messages: tally.messages, bytes: tally.bytes, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
             }
         }
         writeSessionBytes()
@@ -100,16 +114,15 @@ extension WebSocketConnection {
 
     /// Hands one message to the handler and charges the turn's budget;
     /// returns `false` when the turn was yielded (stop delivering).
-    func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, at now: UInt64, budget: inout Int) -> Bool {
+    func deliverMessage(_ payload: UnsafeRawBufferPointer, isText: Bool, at now: UInt64, _ tally: inout DeliveryTally) -> Bool {
         timers.messageArrived(now: now)
-        Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef {
-            $0.counts.add(message: payload.count, .messagesReceived, .bytesReceived, route: settings.metricsIndex)
-        }
-        budget -= max(payload.count, Self.turnCostPerMessage)
+        tally.messages &+= 1
+        tally.bytes &+= payload.count
+        tally.budget -= max(payload.count, Self.turnCostPerMessage)
         // The route's sink lives as long as the route, which outlives its
         // connections: called without a retain and a release per message.
         Unmanaged.passUnretained(settings.sink)._withUnsafeGuaranteedRef { $0.message(self, payload, isText: isText) }
-        if budget <= 0, lifecycle.phase != .ended, tcp.isOpen {
+        if tally.budget <= 0, lifecycle.phase != .ended, transportIsOpen {
             yieldTurn()
             return false
         }
@@ -133,7 +146,7 @@ extension WebSocketConnection {
     /// Reads again unless the turn was yielded or the peer still has more
     /// than half of `maxQueuedBytes` to read.
     func resumeReadingIfAllowed() {
-        guard tcp.isOpen, tcp.isReadingPaused, !isYielding, tcp.queuedByteCount <= configuration.maxQueuedBytes / 2 else { return }
+        guard transportIsOpen, tcp.isReadingPaused, !isYielding, tcp.queuedByteCount <= configuration.maxQueuedBytes / 2 else { return }
         // A pong held up in the unread input is not the peer's fault.
         timers.readingResumed(now: tcp.loop.now)
         tcp.resumeReading()
@@ -147,7 +160,7 @@ extension WebSocketConnection {
     /// nobody takes. Reading resumes once the queue has drained.
     func applyReadBackpressure() {
         let queued = tcp.queuedByteCount
-        guard queued > 0, tcp.isOpen, !tcp.isReadingPaused, queued > configuration.maxQueuedBytes / 2 else { return }
+        guard queued > 0, transportIsOpen, !tcp.isReadingPaused, queued > configuration.maxQueuedBytes / 2 else { return }
         tcp.pauseReading()
     }
 

@@ -130,7 +130,7 @@ extension WebSocketConnection {
     /// Applies the slow-consumer policy, then `write`s.
     @inline(__always)
     func admit(_ size: Int, _ write: () -> Void) -> SendResult {
-        guard lifecycle.phase == .open, tcp.isOpen else { return .dropped }
+        guard lifecycle.phase == .open, transportIsOpen else { return .dropped }
         let queued = tcp.queuedByteCount
         // Nothing queued (the usual case) admits without reading the limit.
         if queued > 0, queued + size > configuration.maxQueuedBytes {

@@ -6,7 +6,7 @@ import SwitchboardWire
 extension WebSocketConnection {
     /// Sets the connection's one deadline to the earliest of its timers.
     func scheduleDeadline() {
-        guard tcp.isOpen else { return }
+        guard transportIsOpen else { return }
         tcp.setDeadline(at: timers.deadline(settings.timers, transportState))
     }
 

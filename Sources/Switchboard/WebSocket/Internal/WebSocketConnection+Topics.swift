@@ -20,7 +20,7 @@ extension WebSocketConnection {
     }
 
     func subscribe(_ topic: String) {
-        guard tcp.isOpen, !isFinished else { return }
+        guard transportIsOpen, !isFinished else { return }
         hasSubscriptions = true
         context.pubsub.hub.subscribe(self, onLoop: tcp.loop.index, to: topic)
     }
@@ -39,7 +39,7 @@ extension WebSocketConnection {
     /// subscribed to it through the client protocol.
     func markHistory(_ topic: String, at point: StreamPoint) {
         // As `subscribe`: a connection that has finished never forgets again.
-        guard tcp.isOpen, !isFinished else { return }
+        guard transportIsOpen, !isFinished else { return }
         context.historyMarks[ObjectIdentifier(self), default: [:]][topic] = point
     }
 

@@ -67,6 +67,10 @@ final class WebSocketConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     var isOpen: Bool { openFlag.load(ordering: .relaxed) }
 
+    /// `transportIsOpen` without a call into the I/O module: read after every
+    /// message delivered (a write inside the handler may find the peer gone).
+    var transportIsOpen: Bool { tcp.openFlag.load(ordering: .relaxed) }
+
     /// The user data of a `WebSocket<Value>` over this connection.
     func userData<Value: Sendable>(as type: Value.Type) -> Value {
         guard let userDataBox else { return unsafeBitCast((), to: Value.self) }  // Void
