@@ -51,10 +51,12 @@ let package = Package(
 
         // MARK: The library
 
+        // SHA-1's compression on the CPU's SHA extensions (the handshake's accept value).
+        .target(name: "CSwitchboardSHA1", path: "Sources/CSwitchboardSHA1"),
         // Sans-I/O protocol code: bytes in, events out. No sockets, threads or clocks.
         .target(
             name: "SwitchboardWire",
-            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["CSwitchboardSHA1", .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictSettings
         ),
         // permessage-deflate's compressor and decompressor over zlib.

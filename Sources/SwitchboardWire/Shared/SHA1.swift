@@ -1,3 +1,5 @@
+internal import CSwitchboardSHA1
+
 /// SHA-1 (RFC 3174; FIPS 180-4 §6.1), for `Sec-WebSocket-Accept` (RFC 6455 §4.2.2) only.
 ///
 /// One small digest per handshake does not justify linking a crypto library. SHA-1 is broken
@@ -107,15 +109,42 @@ struct SHA1: Sendable {
         output.storeBytes(of: h4.bigEndian, toByteOffset: 16, as: UInt32.self)
     }
 
-    /// Processes one 64-byte block (FIPS 180-4 §6.1.2), keeping the message
-    /// schedule as a ring of 16 words (§6.1.3) rather than all 80.
+    /// Processes one 64-byte block (FIPS 180-4 §6.1.2).
+    private mutating func compress(block: UnsafeRawBufferPointer) {
+        assert(block.count == Self.blockSize)
+        if Self.hasHardwareCompression {
+            compressInHardware(block: block)
+        } else {
+            compressInSoftware(block: block)
+        }
+    }
+
+    /// Whether the CPU's SHA extensions do the compression (x86-64 SHA-NI):
+    /// ~300 instructions a block instead of ~1,860.
+    static let hasHardwareCompression = switchboard_sha1_hardware_available() != 0
+
+    /// `compress(block:)` on the SHA extensions; only where ``hasHardwareCompression``.
+    mutating func compressInHardware(block: UnsafeRawBufferPointer) {
+        precondition(Self.hasHardwareCompression && block.count == Self.blockSize)
+        // A homogeneous tuple is laid out as a C array.
+        var state = (h0, h1, h2, h3, h4)
+        withUnsafeMutableBytes(of: &state) { words in
+            switchboard_sha1_compress_hardware(
+                words.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt32.self),
+                block.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), 1)
+        }
+        (h0, h1, h2, h3, h4) = state
+    }
+
+    /// `compress(block:)` in portable Swift, keeping the message schedule
+    /// as a ring of 16 words (§6.1.3) rather than all 80.
     ///
     /// Rounds go five at a time with the working variables' roles rotated
     /// (round t+1's `a` is round t's new value, held in `e`'s register), so
     /// no round spends instructions shifting five variables along: about
     /// 22 instructions a round where the plain loop took 34 (callgrind).
-    private mutating func compress(block: UnsafeRawBufferPointer) {
-        assert(block.count == Self.blockSize)
+    mutating func compressInSoftware(block: UnsafeRawBufferPointer) {
+        precondition(block.count == Self.blockSize)
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
             let w = w.baseAddress!
             for t in 0..<16 {
