@@ -44,6 +44,12 @@ struct HTTPRequestParserTests {
             "OWS around values is trimmed, inner whitespace kept",
             head("GET / HTTP/1.1", "Host:example.com", "X-A: \t v1 \t ", "X-B:", "X-C:   ", "X-D: a \t b")
         ).with { $0.fields = ["X-A: v1", "X-B: ", "X-C: ", "X-D: a \t b"] },
+        // Values of eight bytes and more are checked a word at a time:
+        // whitespace inside and after them, at every offset of a word.
+        ValidCase(
+            "OWS after long values is trimmed, inner whitespace and HTAB kept",
+            head("GET / HTTP/1.1", "Host: example.com", "X-A: abcdefghijklmnop \t ", "X-B: abcdefg\thijklmnopq", "X-C: abcdefgh        ")
+        ).with { $0.fields = ["X-A: abcdefghijklmnop", "X-B: abcdefg\thijklmnopq", "X-C: abcdefgh"] },
         ValidCase(
             "field names and order are preserved",
             head("GET / HTTP/1.1", "hOsT: example.com", "x-lower: 1", "User-Agent: t", "user-agent: u", "ACCEPT: */*")
@@ -253,6 +259,9 @@ struct HTTPRequestParserTests {
         InvalidCase("NUL in a value", head("GET / HTTP/1.1", "Host: h", "X: a\u{0}b"), 400, "invalid character in field value"),
         InvalidCase("NUL starting a value", head("GET / HTTP/1.1", "Host: h", "X:\u{0}"), 400, "invalid character in field value"),
         InvalidCase("DEL in a value", head("GET / HTTP/1.1", "Host: h", "X: a\u{7F}"), 400, "invalid character in field value"),
+        InvalidCase("DEL deep in a long value", head("GET / HTTP/1.1", "Host: h", "X: abcdefghijklm\u{7F}nopqrstuvw"), 400, "invalid character in field value"),
+        InvalidCase("a control byte deep in a long value", head("GET / HTTP/1.1", "Host: h", "X: abcdefghijklm\u{1}nopqrstuvw"), 400, "invalid character in field value"),
+        InvalidCase("a bare LF deep in a long value", head("GET / HTTP/1.1", "Host: h", "X: abcdefghijklm\nnopqrstuvw"), 400, "bare LF"),
         InvalidCase("vertical tab in a value", head("GET / HTTP/1.1", "Host: h", "X: a\u{B}b"), 400, "invalid character in field value"),
         InvalidCase("escape in a value", head("GET / HTTP/1.1", "Host: h", "X: \u{1B}[31m"), 400, "invalid character in field value"),
         // Limits

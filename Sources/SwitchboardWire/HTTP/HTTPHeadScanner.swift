@@ -102,6 +102,9 @@ struct HTTPHeadScanner: Sendable {
         var index = offset
         defer { offset = index }
         let count = region.count
+        guard count > 0 else { return .needMore }
+        // Indexed without bounds checks: every index below is under `count`.
+        let bytes = region.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
         let fieldLimit = min(limits.maxHeaderCount, HTTPGrammarLimits.maxFieldsStorable)
 
         while index < count {
@@ -109,7 +112,7 @@ struct HTTPHeadScanner: Sendable {
             if index >= limitIndex {
                 throw section == .requestHead ? .headTooLarge : .trailersTooLarge
             }
-            let byte = region[index]
+            let byte = bytes[index]
             switch state {
             case .idle:
                 if byte == HTTPSyntax.cr {
@@ -138,11 +141,11 @@ struct HTTPHeadScanner: Sendable {
                 // method = token (RFC 9110 §9.1), then exactly one SP (RFC 9112 §3).
                 var scan = index
                 let end = min(count, limitIndex)
-                while scan < end, HTTPSyntax.isTokenChar(region[scan]) { scan += 1 }
+                while scan < end, HTTPSyntax.isTokenChar(bytes[scan]) { scan &+= 1 }
                 index = scan
                 guard scan < end else { continue }
-                guard region[scan] == HTTPSyntax.sp else {
-                    throw Self.lineError(region[scan], "invalid method", atCR: "malformed request line")
+                guard bytes[scan] == HTTPSyntax.sp else {
+                    throw Self.lineError(bytes[scan], "invalid method", atCR: "malformed request line")
                 }
                 tokenEnd = scan
                 textStart = scan + 1
@@ -154,14 +157,14 @@ struct HTTPHeadScanner: Sendable {
                 var scan = index
                 let end = min(count, limitIndex)
                 let targetEnd = Self.offset(textStart, plus: limits.maxRequestTargetLength)
-                while scan < end, HTTPSyntax.isVisible(region[scan]) {
+                while scan < end, HTTPSyntax.isVisible(bytes[scan]) {
                     guard scan < targetEnd else { throw .uriTooLong }
-                    scan += 1
+                    scan &+= 1
                 }
                 index = scan
                 guard scan < end else { continue }
-                guard region[scan] == HTTPSyntax.sp else {
-                    throw Self.lineError(region[scan], "invalid request-target", atCR: "malformed request line")
+                guard bytes[scan] == HTTPSyntax.sp else {
+                    throw Self.lineError(bytes[scan], "invalid request-target", atCR: "malformed request line")
                 }
                 guard scan > textStart else { throw .badRequest("empty request-target") }
                 textEnd = scan
@@ -212,10 +215,10 @@ struct HTTPHeadScanner: Sendable {
                 // field-name = token, immediately followed by ":" (RFC 9112 §5.1).
                 var scan = index
                 let end = min(count, limitIndex)
-                while scan < end, HTTPSyntax.isTokenChar(region[scan]) { scan += 1 }
+                while scan < end, HTTPSyntax.isTokenChar(bytes[scan]) { scan &+= 1 }
                 index = scan
                 guard scan < end else { continue }
-                let next = region[scan]
+                let next = bytes[scan]
                 if next == HTTPSyntax.colon {
                     tokenEnd = scan
                     state = .valueLeadingWhitespace
@@ -245,26 +248,42 @@ struct HTTPHeadScanner: Sendable {
                 index += 1
 
             case .value:
-                // field-value bytes: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5).
+                // field-value bytes: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5),
+                // eight at a time while none is a control byte or DEL (HTAB
+                // too then goes byte by byte).
                 var scan = index
                 var bits = valueBits
                 let end = min(count, limitIndex)
+                while end &- scan >= 8 {
+                    let word = UnsafeRawPointer(bytes + scan).loadUnaligned(as: UInt64.self)
+                    let high: UInt64 = 0x8080_8080_8080_8080
+                    let belowSpace = (word &- 0x2020_2020_2020_2020) & ~word & high
+                    let delete = word ^ 0x7F7F_7F7F_7F7F_7F7F
+                    let isDelete = (delete &- 0x0101_0101_0101_0101) & ~delete & high
+                    guard belowSpace | isDelete == 0 else { break }
+                    if word & high != 0 { bits |= 0x80 }
+                    scan &+= 8
+                }
                 while scan < end {
-                    let current = region[scan]
+                    let current = bytes[scan]
                     if HTTPSyntax.isFieldVisible(current) {
-                        textEnd = scan + 1
                         bits |= current
                     } else if !HTTPSyntax.isWhitespace(current) {
                         break
                     }
-                    scan += 1
+                    scan &+= 1
                 }
                 valueBits = bits
                 index = scan
                 guard scan < end else { continue }
-                guard region[scan] == HTTPSyntax.cr else {
-                    throw Self.lineError(region[scan], "invalid character in field value")
+                guard bytes[scan] == HTTPSyntax.cr else {
+                    throw Self.lineError(bytes[scan], "invalid character in field value")
                 }
+                // OWS after the value is not part of it (RFC 9112 §5): the
+                // value ends at its last visible byte.
+                var valueEnd = scan
+                while valueEnd > textStart, HTTPSyntax.isWhitespace(bytes[valueEnd &- 1]) { valueEnd &-= 1 }
+                textEnd = valueEnd
                 state = .fieldLineLF
                 index += 1
 
