@@ -161,20 +161,34 @@ public enum WebSocketHandshake {
 
 /// What the upgrade checks need from a request's fields, read in one pass.
 private struct UpgradeFields {
-    var upgradesToWebSocket = false
-    var connectionUpgrades = false
-    var versionCount = 0
+    let upgradesToWebSocket: Bool
+    let connectionUpgrades: Bool
+    let versionCount: Int
     /// Whether the last `Sec-WebSocket-Version` is `13`.
-    var versionIs13 = false
-    var keyCount = 0
-    var key: String?
-    var subprotocols: [String] = []
-    var subprotocolsAreTokens = true
-    var extensions: [WebSocketExtensionOffer] = []
-    var extensionsAreValid = true
-    var origin: String?
+    let versionIs13: Bool
+    let keyCount: Int
+    let key: String?
+    let subprotocols: [String]
+    let subprotocolsAreTokens: Bool
+    let extensions: [WebSocketExtensionOffer]
+    let extensionsAreValid: Bool
+    let origin: String?
 
     init(_ head: HTTPRequestHead) {
+        // Collected in locals, the struct built once at the end: a closure
+        // that mutates `self` in an initializer copied the whole struct
+        // (a retain of each string and array in it) around the pass.
+        var upgradesToWebSocket = false
+        var connectionUpgrades = false
+        var versionCount = 0
+        var versionIs13 = false
+        var keyCount = 0
+        var key: String?
+        var subprotocols: [String] = []
+        var subprotocolsAreTokens = true
+        var extensions: [WebSocketExtensionOffer] = []
+        var extensionsAreValid = true
+        var origin: String?
         head.forEachField { name, value in
             // Names as sent (or canonical, for a built request): the length rules out most at once.
             switch name.count {
@@ -212,6 +226,17 @@ private struct UpgradeFields {
                 break
             }
         }
+        self.upgradesToWebSocket = upgradesToWebSocket
+        self.connectionUpgrades = connectionUpgrades
+        self.versionCount = versionCount
+        self.versionIs13 = versionIs13
+        self.keyCount = keyCount
+        self.key = key
+        self.subprotocols = subprotocols
+        self.subprotocolsAreTokens = subprotocolsAreTokens
+        self.extensions = extensions
+        self.extensionsAreValid = extensionsAreValid
+        self.origin = origin
     }
 
     /// Whether the list `value` has `element` (a lowercase literal of letters, digits and `-`),
