@@ -8,7 +8,8 @@ import SwitchboardWire
 /// same number of bytes and end in the same state. And it must agree with
 /// `HTTPRequestParser` under the same limits: the same bytes belong to
 /// the new protocol after an upgrade request without a body, it loses
-/// track exactly where the parser refuses (or at an upgrade with a body),
+/// track exactly where the parser refuses (or at an upgrade with a body,
+/// whole or cut short),
 /// and it follows on where the parser sees only plain requests.
 enum UpgradeBoundaryTarget {
     static let target = FuzzTarget(
@@ -57,6 +58,13 @@ enum UpgradeBoundaryTarget {
             guard case .lostTrack = boundary.state else {
                 throw PropertyViolation("the parser refused (\(error)) but the boundary is \(boundary.state)")
             }
+            return
+        }
+        // The input may end inside an upgrade request's body: the parser
+        // waits for the rest, the boundary lost track at the end of its head.
+        if let head = parser.headAwaitingBody, head.isUpgradeRequest {
+            try require(boundary.state == .lostTrack(HTTPRefusal(status: .badRequest, reason: "upgrade request with a body")),
+                        "an upgrade with part of a body, yet the boundary is \(boundary.state)")
             return
         }
         guard parser.isPausedForUpgrade, case .request(_, let body) = last else {

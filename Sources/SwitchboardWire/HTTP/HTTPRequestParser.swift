@@ -102,6 +102,16 @@ public struct HTTPRequestParser: Sendable {
         return expect.lowercased() == "100-continue"
     }
 
+    /// The head of the request whose body is still arriving, nil otherwise
+    /// (for checks that compare the parser with another reader of the
+    /// same stream, which may decide at the end of the head).
+    package var headAwaitingBody: HTTPRequestHead? {
+        switch phase {
+        case .fixedBody(let head, _), .chunkedBody(let head, _): head
+        case .head, .paused, .failed: nil
+        }
+    }
+
     /// Whether the parser stopped after returning an upgrade request
     /// (``HTTPRequestHead/isUpgradeRequest``). ``nextEvent()`` returns nil until ``resume()``.
     public var isPausedForUpgrade: Bool {
