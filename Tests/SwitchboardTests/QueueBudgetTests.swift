@@ -11,7 +11,11 @@ struct QueueBudgetTests {
     @Test func overTheBudgetTheLongestQueuesAreDroppedAndTheReaderKeepsEverything() async throws {
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, maxQueuedBytesTotal: 2 << 20))
         // Each connection alone may queue 64 MiB: only the node's budget can stop them.
-        server.webSocket("/topic/:name", configuration: WebSocketConfiguration(origins: .any, pingInterval: nil, maxQueuedBytes: 64 << 20),
+        // The write-stall timeout is out of the way: this is about the budget.
+        // Beside the whole suite under Thread Sanitizer the reader's thread or
+        // its socket can make no progress for longer than the default 10 s.
+        let configuration = WebSocketConfiguration(origins: .any, pingInterval: nil, maxQueuedBytes: 64 << 20, writeTimeout: .seconds(300))
+        server.webSocket("/topic/:name", configuration: configuration,
                          handler: PublishingMember(pubsub: server.pubsub))
         let port = try server.start().port
         defer { try? server.stop() }
