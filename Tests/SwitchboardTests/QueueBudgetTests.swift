@@ -12,8 +12,6 @@ struct QueueBudgetTests {
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, maxQueuedBytesTotal: 2 << 20))
         // Each connection alone may queue 64 MiB: only the node's budget can stop them.
         // The write-stall timeout is out of the way: this is about the budget.
-        // Beside the whole suite under Thread Sanitizer the reader's thread or
-        // its socket can make no progress for longer than the default 10 s.
         let configuration = WebSocketConfiguration(origins: .any, pingInterval: nil, maxQueuedBytes: 64 << 20, writeTimeout: .seconds(300))
         server.webSocket("/topic/:name", configuration: configuration,
                          handler: PublishingMember(pubsub: server.pubsub))
@@ -22,6 +20,11 @@ struct QueueBudgetTests {
         let messages = 40
         let stalled = try await onOwnThread { try (0..<4).map { _ in try TestWebSocket(port: port, path: "/topic/feed", receiveBufferSize: 4096) } }
         let reader = try await onOwnThread { try TestWebSocket(port: port, path: "/topic/feed") }
+        // The reader waits for the publisher, a task on the concurrency pool
+        // that other tests' blocking calls can starve for longer than the
+        // socket's default 5 s read timeout: the reader would give up and,
+        // no longer reading, be dropped by the budget in its turn.
+        reader.socket.timeoutMilliseconds = 120_000
         #expect(await eventually(seconds: 5) { server.webSocketCount == 5 })
         // Read on a thread of its own: a blocking read on the concurrency
         // pool waits for a free pool thread while other tests block theirs.
@@ -44,7 +47,9 @@ struct QueueBudgetTests {
             // however slow the machine (under Thread Sanitizer beside the
             // whole suite a reader paced by the clock fell 2 MiB behind and
             // was dropped too), while the stalled ones' grow by every one.
-            #expect(await eventually(seconds: 30) { receivedSoFar.withLock { $0 } > index })
+            let received = await eventually(seconds: 30) { receivedSoFar.withLock { $0 } > index }
+            #expect(received, "message \(index) not received")
+            if !received { break }
         }
         #expect(try await reading.value == messages)
         // Some 6 MiB each would wait in user space: the stalled ones go, the reader stays.
