@@ -65,7 +65,8 @@ extension Server {
         let handler = PubSubProtocolHandler(
             pubsub: pubsub, authorizer: authorizer, maxSubscriptions: maxSubscriptionsPerConnection,
             publishRateLimit: publishRateLimit, buckets: PublishBuckets(loopCount: self.configuration.loopCount))
-        router.webSocket(path, configuration: configuration, handler: handler, authentication: authorizer.authentication)
+        router.webSocket(path, configuration: configuration, handler: handler, authentication: authorizer.authentication,
+                         deliverMessage: Router.messageDelivery(to: handler))
     }
 }
 

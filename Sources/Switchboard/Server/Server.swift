@@ -264,6 +264,7 @@ public final class Server: Sendable {
 
 extension Server {
     /// Adds a WebSocket endpoint; see `Router.webSocket(_:configuration:handler:)`.
+    @inlinable
     public func webSocket<Handler: WebSocketHandler>(
         _ pattern: String,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
@@ -274,6 +275,7 @@ extension Server {
 
     /// Adds a WebSocket endpoint with an `async` `authenticate`; see
     /// `Router.webSocket(_:configuration:handler:authenticate:)`.
+    @inlinable
     public func webSocket<Handler: WebSocketHandler>(
         _ pattern: String,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),

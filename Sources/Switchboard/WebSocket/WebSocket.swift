@@ -16,7 +16,7 @@ public import SwitchboardWire
 public struct WebSocket<UserData: Sendable>: Sendable, Hashable {
     @usableFromInline let connection: WebSocketConnection
 
-    @inline(__always)
+    @inlinable @inline(__always)
     init(_ connection: WebSocketConnection) {
         self.connection = connection
     }

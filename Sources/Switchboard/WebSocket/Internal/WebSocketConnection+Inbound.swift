@@ -119,9 +119,7 @@ extension WebSocketConnection {
         tally.messages &+= 1
         tally.bytes &+= payload.count
         tally.budget -= max(payload.count, Self.turnCostPerMessage)
-        // The route's sink lives as long as the route, which outlives its
-        // connections: called without a retain and a release per message.
-        Unmanaged.passUnretained(settings.sink)._withUnsafeGuaranteedRef { $0.message(self, payload, isText: isText) }
+        settings.deliverMessage(self, payload, isText)
         if tally.budget <= 0, lifecycle.phase != .ended, transportIsOpen {
             yieldTurn()
             return false

@@ -1,12 +1,12 @@
 import SwitchboardWire
 
-/// Delivers the events of a route's connections to its typed handler. One
-/// per route (in its `WebSocketSettings`), so a connection holds no handler
-/// and no adapter of its own; subclassed once, by `HandlerSink`.
+/// Delivers the events of a route's connections to its typed handler, but
+/// for messages (`WebSocketSettings.deliverMessage`, specialised for the
+/// handler's type). One per route (in its `WebSocketSettings`), so a
+/// connection holds no handler and no adapter of its own; subclassed once,
+/// by `HandlerSink`.
 class WebSocketEventSink: @unchecked Sendable {
     func open(_ connection: WebSocketConnection) {}
-    /// A text or binary message whose bytes are valid during the call only.
-    func message(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer, isText: Bool) {}
     func ping(_ connection: WebSocketConnection, _ payload: [UInt8]) {}
     func pong(_ connection: WebSocketConnection, _ payload: [UInt8]) {}
     func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode, reason: String) {}
@@ -22,10 +22,6 @@ final class HandlerSink<Handler: WebSocketHandler>: WebSocketEventSink, @uncheck
 
     override func open(_ connection: WebSocketConnection) {
         handler.onOpen(WebSocket(connection))
-    }
-
-    override func message(_ connection: WebSocketConnection, _ bytes: UnsafeRawBufferPointer, isText: Bool) {
-        handler.onMessage(WebSocket(connection), unsafe RawSpan(_unsafeBytes: bytes), isText: isText)
     }
 
     override func ping(_ connection: WebSocketConnection, _ payload: [UInt8]) {

@@ -134,12 +134,14 @@ extension Router {
     /// ```swift
     /// server.router.webSocket("/echo", handler: Echo())
     /// ```
+    @inlinable
     public func webSocket<Handler: WebSocketHandler>(
         _ pattern: String,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         handler: Handler
     ) {
-        webSocket(pattern, configuration: configuration, handler: handler, authentication: .onLoop(handler.authenticate))
+        webSocket(pattern, configuration: configuration, handler: handler, authenticateInTask: nil,
+                  deliverMessage: Self.messageDelivery(to: handler))
     }
 
     /// Adds a WebSocket endpoint whose upgrades are decided by an `async`
@@ -158,20 +160,47 @@ extension Router {
     ///     return user
     /// }
     /// ```
+    @inlinable
     public func webSocket<Handler: WebSocketHandler>(
         _ pattern: String,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         handler: Handler,
         authenticate: @escaping @Sendable (Request) async throws -> Handler.UserData
     ) {
-        webSocket(pattern, configuration: configuration, handler: handler, authentication: .inTask(authenticate))
+        webSocket(pattern, configuration: configuration, handler: handler, authenticateInTask: authenticate,
+                  deliverMessage: Self.messageDelivery(to: handler))
+    }
+
+    /// The handler's `onMessage` as a closure made in the module that adds
+    /// the route (the functions above are inlinable), where `Handler` is a
+    /// concrete type: each message then reaches the handler in one call,
+    /// not through the route's sink and the protocol's witness table.
+    @inlinable
+    static func messageDelivery<Handler: WebSocketHandler>(to handler: Handler) -> WebSocketMessageDelivery {
+        { connection, bytes, isText in
+            handler.onMessage(WebSocket(connection), unsafe RawSpan(_unsafeBytes: bytes), isText: isText)
+        }
+    }
+
+    @usableFromInline
+    func webSocket<Handler: WebSocketHandler>(
+        _ pattern: String,
+        configuration: WebSocketConfiguration,
+        handler: Handler,
+        authenticateInTask: (@Sendable (Request) async throws -> Handler.UserData)?,
+        deliverMessage: @escaping WebSocketMessageDelivery
+    ) {
+        let authentication: Authentication<Handler.UserData> =
+            if let authenticateInTask { .inTask(authenticateInTask) } else { .onLoop(handler.authenticate) }
+        webSocket(pattern, configuration: configuration, handler: handler, authentication: authentication, deliverMessage: deliverMessage)
     }
 
     func webSocket<Handler: WebSocketHandler>(
         _ pattern: String,
         configuration: WebSocketConfiguration,
         handler: Handler,
-        authentication: Authentication<Handler.UserData>
+        authentication: Authentication<Handler.UserData>,
+        deliverMessage: @escaping WebSocketMessageDelivery
     ) {
         let ahead: @Sendable (Request) async throws -> WebSocketOpener = { request in
             let userData = switch authentication {
@@ -181,7 +210,8 @@ extension Router {
             return WebSocketOpener { upgrade in upgrade.open(handler, userData: userData, hostWroteResponse: true) }
         }
         let settings = WebSocketSettings(
-            configuration, pattern: pattern, metricsIndex: registerWebSocketRoute(pattern), sink: HandlerSink(handler))
+            configuration, pattern: pattern, metricsIndex: registerWebSocketRoute(pattern), sink: HandlerSink(handler),
+            deliverMessage: deliverMessage)
         let route = WebSocketRoute(settings: settings, authenticateAndOpen: { upgrade in
             switch authentication {
             case .onLoop(let authenticate):
@@ -207,6 +237,11 @@ struct WebSocketOpener: Sendable {
     let open: @Sendable (AcceptedUpgrade) -> Void
 }
 
+/// Hands a text or binary message, whose bytes are valid during the call
+/// only, to a route's handler.
+@usableFromInline
+typealias WebSocketMessageDelivery = @Sendable (WebSocketConnection, UnsafeRawBufferPointer, Bool) -> Void
+
 /// A route's configuration, shared by reference by all its connections
 /// (a copy in each would cost an idle connection ~100 bytes).
 final class WebSocketSettings: Sendable {
@@ -219,9 +254,15 @@ final class WebSocketSettings: Sendable {
     let pattern: String
     /// The route's handler, for every connection of the route.
     let sink: WebSocketEventSink
-    init(_ configuration: WebSocketConfiguration, pattern: String, metricsIndex: Int, sink: WebSocketEventSink) {
+    /// The handler's `onMessage`, specialised for its type (`Router.messageDelivery`).
+    let deliverMessage: WebSocketMessageDelivery
+    init(
+        _ configuration: WebSocketConfiguration, pattern: String, metricsIndex: Int, sink: WebSocketEventSink,
+        deliverMessage: @escaping WebSocketMessageDelivery
+    ) {
         self.configuration = configuration
         self.sink = sink
+        self.deliverMessage = deliverMessage
         self.pattern = pattern
         self.metricsIndex = metricsIndex
         acceptPolicy = configuration.origins.acceptPolicy(
