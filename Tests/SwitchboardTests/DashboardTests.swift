@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwitchboardSync
 import TestSupport
 @testable import Switchboard
 
@@ -38,13 +39,17 @@ struct DashboardTests {
             try (0..<30).map { _ in try TestWebSocket(port: port, path: "/topic?topic=news") }
                 + (0..<10).map { _ in try TestWebSocket(port: port, path: "/topic?topic=sport") }
         }
-        let publishing = Task {
-            while !Task.isCancelled {
+        // On a thread of its own: as a task on the concurrency pool it was
+        // starved beside the whole suite under AddressSanitizer (one publish
+        // a second in the last sample, the test waiting for more than five).
+        let publishing = Locked(true)
+        Thread.detachNewThread {
+            while publishing.withLock({ $0 }) {
                 server.pubsub.publish("news", text: "headline")
-                try? await Task.sleep(for: .milliseconds(50))
+                Thread.sleep(forTimeInterval: 0.05)
             }
         }
-        defer { publishing.cancel() }
+        defer { publishing.withLock { $0 = false } }
         let browser = try InspectedChromium(url: "http://127.0.0.1:\(port)/admin/dashboard?key=let-me-in", arguments: ["--window-size=1280,900"])
         defer { browser.kill() }
         let latest = #"JSON.stringify(window.dashboard && window.dashboard.live ? window.dashboard.samples[window.dashboard.samples.length - 1] || null : null)"#
