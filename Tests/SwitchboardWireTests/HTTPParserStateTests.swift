@@ -205,6 +205,32 @@ struct HTTPParserStateTests {
         #expect(parser.bufferCapacity == 0)
     }
 
+    @Test("a head keeps its fields while the parser reads on, compacts and reuses its buffer")
+    func headsOutliveTheParsersBuffer() throws {
+        // The head shares the parser's buffer (from the head's offset on)
+        // instead of copying it: later receives must not change what it reads.
+        var parser = HTTPRequestParser()
+        let first = head("GET /a HTTP/1.1", "Host: one", "X-First: 1")
+        let second = head("GET /b HTTP/1.1", "Host: two", "X-Second: 22")
+        // The second head lies after the first in one buffer, the third
+        // starts in it and ends after it is compacted.
+        parser.receive([UInt8](first + second + "GET /c HTTP/1.1\r\nHost: th"))
+        guard case .request(let a, _) = try parser.nextEvent() else { Issue.record("no first request"); return }
+        guard case .request(let b, _) = try parser.nextEvent() else { Issue.record("no second request"); return }
+        parser.receive([UInt8]("ree\r\nX-Third: 333\r\n\r\n"))
+        guard case .request(let c, _) = try parser.nextEvent() else { Issue.record("no third request"); return }
+        func fields(_ head: HTTPRequestHead) -> [String] {
+            var names: [String] = []
+            head.forEachField { name, value in names.append(String(decoding: name, as: UTF8.self) + "=" + String(decoding: value, as: UTF8.self)) }
+            return names
+        }
+        #expect(fields(a) == ["X-First=1"])
+        #expect(fields(b) == ["X-Second=22"])
+        #expect(fields(c) == ["X-Third=333"])
+        #expect([a, b, c].map(\.authority) == ["one", "two", "three"])
+        #expect([a, b, c].map { $0.request.headerFields.map(\.value) } == [["1"], ["22"], ["333"]])
+    }
+
     @Test("takeBufferedBytes drops a partly parsed request")
     func takeDropsPartialRequest() throws {
         var parser = HTTPRequestParser()

@@ -4,15 +4,14 @@ import HTTPTypes
 /// framing, checking the head-level rules no single line can: Host (RFC 9112 §3.2),
 /// framing (RFC 9112 §6.3) and connection options (RFC 9112 §9).
 struct HTTPHeadCollector: Sendable {
-    private let method: HTTPRequest.Method
-    private let target: HTTPRequestTarget
+    /// The head being built: what holds references (the target's strings,
+    /// Host, the field spans) lives in it from the request line on, so the
+    /// parser keeping this value in an optional and `finish` handing the
+    /// head over copy one reference, not each of them.
+    private let parsed: ParsedRequestHead
     private let version: HTTPVersion
-    /// Where each field line lies; `HTTPFields` is built from them only if
-    /// the request is read as `HTTPRequest` (`ParsedRequestHead`).
-    private var fields: [ParsedRequestHead.FieldSpan]
     private var framing = HTTPFramingFields()
     private var hostCount = 0
-    private var host: String?
     private var connectionClose = false
     private var connectionKeepAlive = false
     private var connectionUpgrade = false
@@ -29,12 +28,9 @@ struct HTTPHeadCollector: Sendable {
             case .options: .options
             default: .other
             }
-        self.method = method
-        self.target = try HTTPRequestTarget.parse(UnsafeRawBufferPointer(rebasing: region[requestLine.target]), method: kind)
+        let target = try HTTPRequestTarget.parse(UnsafeRawBufferPointer(rebasing: region[requestLine.target]), method: kind)
+        self.parsed = ParsedRequestHead(method: method, target: target)
         self.version = requestLine.version
-        fields = []
-        // Room for a browser's upgrade request in the first allocation.
-        fields.reserveCapacity(16)
     }
 
     /// Adds one field line, remembering what the head-level checks need.
@@ -48,7 +44,7 @@ struct HTTPHeadCollector: Sendable {
             guard hostCount == 1 else { throw .badRequest("duplicate Host") }
             if !value.isEmpty {
                 guard HTTPAuthority.isValid(value, requirePort: false) else { throw .badRequest("invalid Host") }
-                host = HTTPSyntax.string(value)
+                parsed.setHost(HTTPSyntax.string(value))
             }
             // HTTPTypes carries Host as `authority` only (`HTTPField.Name.host` is unavailable).
             return
@@ -71,25 +67,30 @@ struct HTTPHeadCollector: Sendable {
         default:
             break
         }
-        fields.append(ParsedRequestHead.FieldSpan(
+        parsed.appendField(ParsedRequestHead.FieldSpan(
             nameStart: line.name.lowerBound, nameEnd: line.name.upperBound,
             valueStart: line.value.lowerBound, valueEnd: line.value.upperBound))
     }
 
-    /// Completes the head: Host presence, framing and keep-alive. `section`
-    /// is the whole head (the region the lines' ranges index, up to the end
-    /// of its empty line), which the head keeps a copy of.
-    consuming func finish(limits: HTTPParserLimits, section: UnsafeRawBufferPointer) throws(HTTPRefusal) -> (HTTPRequestHead, HTTPBodyFraming) {
+    /// Completes the head: Host presence, framing and keep-alive. The
+    /// head keeps `buffer`, which holds it from `start` on (where the
+    /// lines' ranges count from).
+    consuming func finish(limits: HTTPParserLimits, buffer: [UInt8], from start: Int) throws(HTTPRefusal) -> (HTTPRequestHead, HTTPBodyFraming) {
         // RFC 9112 §3.2: an HTTP/1.1 request without Host answers 400.
         if version == .http1_1 && hostCount == 0 { throw .badRequest("missing Host") }
         let bodyFraming = try framing.decide(version: version, limits: limits)
-        let parsed = ParsedRequestHead(
-            bytes: Array(HTTPSyntax.bytes(section)), fields: fields, method: method, target: target, host: host)
+        parsed.keepBytes(buffer, from: start)
         let keepAlive = version == .http1_1 ? !connectionClose : connectionKeepAlive && !connectionClose
         // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request must be ignored.
         let upgrade = version == .http1_1 && connectionUpgrade && hasUpgradeField
         let head = HTTPRequestHead(parsed: parsed, version: version, keepAlive: keepAlive, isUpgradeRequest: upgrade)
         return (head, bodyFraming)
+    }
+
+    /// ``finish(limits:buffer:from:)`` for a head whose bytes are `section`
+    /// (from its first byte to the end of its empty line), which it copies.
+    consuming func finish(limits: HTTPParserLimits, section: UnsafeRawBufferPointer) throws(HTTPRefusal) -> (HTTPRequestHead, HTTPBodyFraming) {
+        try finish(limits: limits, buffer: Array(HTTPSyntax.bytes(section)), from: 0)
     }
 
     /// The method, without revalidating or copying for the common ones.

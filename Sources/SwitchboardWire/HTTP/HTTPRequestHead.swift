@@ -13,13 +13,11 @@ public struct HTTPRequestHead: Sendable {
     ///   `HTTPTypes` expects, Host is carried only as `authority`. Connection,
     ///   Content-Length and Transfer-Encoding stay, so the server can see how the body was framed.
     public var request: HTTPRequest {
-        get {
-            switch storage {
-            case .parsed(let parsed): parsed.request
-            case .built(let request): request
-            }
+        get { parsed?.request ?? built.unsafelyUnwrapped.request }
+        set {
+            built = BuiltRequest(newValue)
+            parsed = nil
         }
-        set { storage = .built(newValue) }
     }
     /// HTTP/1.1 or HTTP/1.0.
     public var version: HTTPVersion
@@ -30,24 +28,27 @@ public struct HTTPRequestHead: Sendable {
     /// (RFC 9110 §7.8). Always false for HTTP/1.0, whose Upgrade field must be ignored.
     public var isUpgradeRequest: Bool
 
-    /// What the parser produced, or a request set from outside. A parsed head
-    /// builds its `HTTPRequest` only when ``request`` is read (once): routing
-    /// and the WebSocket handshake read what they need from the bytes.
-    private enum Storage: Sendable {
-        case parsed(ParsedRequestHead)
-        case built(HTTPRequest)
-    }
-    private var storage: Storage
+    /// What the parser produced, or (`built`) a request set from outside:
+    /// exactly one is set. A parsed head builds its `HTTPRequest` only when
+    /// ``request`` is read (once): routing and the WebSocket handshake read
+    /// what they need from the bytes. Two optionals, not an enum: reading
+    /// the parsed head's method or path then copies (retains) nothing. Both
+    /// references: the head stays three words, which the parser's states
+    /// and events copy by value (`HTTPRequest` inline made it ~100 bytes).
+    private var parsed: ParsedRequestHead?
+    private var built: BuiltRequest?
 
     public init(request: HTTPRequest, version: HTTPVersion, keepAlive: Bool, isUpgradeRequest: Bool) {
-        self.storage = .built(request)
+        self.parsed = nil
+        self.built = BuiltRequest(request)
         self.version = version
         self.keepAlive = keepAlive
         self.isUpgradeRequest = isUpgradeRequest
     }
 
     init(parsed: ParsedRequestHead, version: HTTPVersion, keepAlive: Bool, isUpgradeRequest: Bool) {
-        self.storage = .parsed(parsed)
+        self.parsed = parsed
+        self.built = nil
         self.version = version
         self.keepAlive = keepAlive
         self.isUpgradeRequest = isUpgradeRequest
@@ -55,26 +56,19 @@ public struct HTTPRequestHead: Sendable {
 
     /// ``request``'s method, without building it.
     package var method: HTTPRequest.Method {
-        switch storage {
-        case .parsed(let parsed): parsed.method
-        case .built(let request): request.method
-        }
+        parsed?.method ?? built.unsafelyUnwrapped.request.method
     }
 
     /// ``request``'s path, without building it.
     package var path: String? {
-        switch storage {
-        case .parsed(let parsed): parsed.target.path
-        case .built(let request): request.path
-        }
+        if let parsed { return parsed.target.path }
+        return built.unsafelyUnwrapped.request.path
     }
 
     /// ``request``'s authority, without building it.
     package var authority: String? {
-        switch storage {
-        case .parsed(let parsed): parsed.authority
-        case .built(let request): request.authority
-        }
+        if let parsed { return parsed.authority }
+        return built.unsafelyUnwrapped.request.authority
     }
 
     /// Calls `body` with each header field's name and value bytes, in order
@@ -82,11 +76,10 @@ public struct HTTPRequestHead: Sendable {
     /// parsed name is as sent; a built one is HTTPTypes' canonical (lowercase)
     /// form: compare names ignoring case.
     package func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        switch storage {
-        case .parsed(let parsed):
+        if let parsed {
             parsed.forEachField(body)
-        case .built(let request):
-            for field in request.headerFields {
+        } else if let built {
+            for field in built.request.headerFields {
                 var name = field.name.canonicalName
                 name.withUTF8 { name in
                     field.withUnsafeBytesOfValue { value in body(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(value)) }
@@ -94,6 +87,12 @@ public struct HTTPRequestHead: Sendable {
             }
         }
     }
+}
+
+/// A request set from outside (`HTTPRequestHead.init(request:...)`), boxed.
+private final class BuiltRequest: Sendable {
+    let request: HTTPRequest
+    init(_ request: HTTPRequest) { self.request = request }
 }
 
 /// What the request parser produces.

@@ -22,11 +22,13 @@ public struct HTTPRequestParser: Sendable {
         case head
         /// The head is parsed; waiting for this many body bytes (0: none) after it.
         case fixedBody(HTTPRequestHead, length: Int)
-        /// The head is parsed; decoding a chunked body.
-        case chunkedBody(HTTPRequestHead, HTTPChunkedDecoder)
+        /// The head is parsed; decoding a chunked body. Boxed, like the
+        /// refusal: the decoder is ~200 bytes, and every look at the phase
+        /// would copy that much (a chunked body is rare; a phase read is not).
+        indirect case chunkedBody(HTTPRequestHead, HTTPChunkedDecoder)
         /// An upgrade request was returned; see ``isPausedForUpgrade``.
         case paused
-        case failed(HTTPRefusal)
+        indirect case failed(HTTPRefusal)
     }
 
     private let limits: HTTPParserLimits
@@ -196,8 +198,7 @@ public struct HTTPRequestParser: Sendable {
                 try collector?.add(line, in: region)
             case .end:
                 guard let finished = collector.take() else { throw .badRequest("invalid request line") }
-                let (head, framing) = try finished.finish(
-                    limits: limits, section: UnsafeRawBufferPointer(rebasing: region[0..<scanned]))
+                let (head, framing) = try finished.finish(limits: limits, buffer: buffer, from: readIndex)
                 readIndex += scanned
                 resetRequestState()
                 switch framing {

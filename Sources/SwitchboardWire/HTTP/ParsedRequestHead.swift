@@ -6,7 +6,7 @@ import Synchronization
 /// when someone asks (``request``), once: an upgrade needs only a few of
 /// its fields, and building `HTTPFields` (a `String` and HTTPTypes' own
 /// checks per field) was a third of a handshake's instructions.
-final class ParsedRequestHead: Sendable {
+final class ParsedRequestHead: @unchecked Sendable {
     /// Where a field line's name and value lie in ``bytes``.
     struct FieldSpan: Sendable {
         var nameStart: Int
@@ -15,22 +15,44 @@ final class ParsedRequestHead: Sendable {
         var valueEnd: Int
     }
 
-    /// The head's bytes, request line first (the section the spans index).
-    private let bytes: [UInt8]
+    // Filled in by `HTTPHeadCollector` while the head is parsed (one
+    // thread); never changed once an `HTTPRequestHead` holds the object:
+    // then shared read-only: no exclusivity checks (a runtime call per
+    // access of a class's `var`).
+
+    /// The parser's buffer, which holds the head from `bytesStart` on,
+    /// request line first (the spans count from there): shared, not
+    /// copied. The parser drops its reference once the bytes are consumed.
+    @exclusivity(unchecked) private var bytes: [UInt8] = []
+    @exclusivity(unchecked) private var bytesStart = 0
     /// Every field line but Host, in order.
-    private let fields: [FieldSpan]
+    @exclusivity(unchecked) private var fields: [FieldSpan]
     let method: HTTPRequest.Method
     let target: HTTPRequestTarget
     /// The Host field's value (nil when absent or empty).
-    let host: String?
+    @exclusivity(unchecked) private(set) var host: String?
     private let built = Mutex<HTTPRequest?>(nil)
 
-    init(bytes: [UInt8], fields: [FieldSpan], method: HTTPRequest.Method, target: HTTPRequestTarget, host: String?) {
-        self.bytes = bytes
-        self.fields = fields
+    init(method: HTTPRequest.Method, target: HTTPRequestTarget) {
         self.method = method
         self.target = target
+        fields = []
+        // Room for a browser's upgrade request in the first allocation.
+        fields.reserveCapacity(16)
+    }
+
+    func appendField(_ span: FieldSpan) {
+        fields.append(span)
+    }
+
+    func setHost(_ host: String) {
         self.host = host
+    }
+
+    /// Keeps the bytes of the complete head: `buffer` from `start` on.
+    func keepBytes(_ buffer: [UInt8], from start: Int) {
+        bytes = buffer
+        bytesStart = start
     }
 
     /// RFC 9112 §3.2.2: absolute-form and authority-form targets override Host.
@@ -38,7 +60,8 @@ final class ParsedRequestHead: Sendable {
 
     /// Calls `body` with each field line's name (as sent) and value, in order.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        bytes.withUnsafeBytes { bytes in
+        bytes.withUnsafeBytes { buffer in
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[bytesStart...])
             for span in fields {
                 body(
                     UnsafeRawBufferPointer(rebasing: bytes[span.nameStart..<span.nameEnd]),
