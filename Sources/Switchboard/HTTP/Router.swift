@@ -141,6 +141,8 @@ final class RouteTable: Sendable {
     }
 
     private static func match(_ method: HTTPRequest.Method, at node: RouteNode, parameters: Parameters) -> Match {
+        // GET (every WebSocket upgrade) without hashing the method's string.
+        if method == .get, let target = node.getTarget { return .found(target, parameters) }
         if let target = node.targets[method] ?? (method == .head ? node.targets[.get] : nil) {
             return .found(target, parameters)
         }
@@ -155,6 +157,8 @@ struct RouteNode: Sendable {
     var parameter: (name: String, node: Box)?
     var catchAll: (name: String, node: Box)?
     var targets: [HTTPRequest.Method: RouteTarget] = [:]
+    /// `targets[.get]`, the commonest lookup, kept apart.
+    var getTarget: RouteTarget?
 
     /// Indirection so a node can hold nodes of its own type.
     final class Box: @unchecked Sendable {
@@ -195,6 +199,7 @@ struct RouteNode: Sendable {
         guard let first = segments.first else {
             precondition(targets[method] == nil, "route registered twice: \(method) \(pattern)")
             targets[method] = target
+            if method == .get { getTarget = target }
             return
         }
         let rest = segments.dropFirst()

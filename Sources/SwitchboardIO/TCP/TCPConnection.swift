@@ -38,7 +38,7 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// written on every write and flush: unchecked, like the queue.
     @exclusivity(unchecked) private var lastWriteProgress: UInt64 = 0
     /// The peer, as accepted: readable after the connection closed too.
-    private let peer: PeerAddress
+    package let peer: PeerAddress
     /// The socket was full: the rest of the queue waits for it to be writable.
     @exclusivity(unchecked) private var isWaitingForWritable = false
     @exclusivity(unchecked) private var isFlushScheduled = false

@@ -58,9 +58,23 @@ public struct WebSocketAcceptPolicy: Sendable {
 /// agreed on.
 public struct WebSocketAccept: Sendable {
     /// The client's `Sec-WebSocket-Key`.
-    public var key: String
+    public var key: String {
+        get { keyText.string }
+        set { keyText = WebSocketKeyText(newValue) }
+    }
+    var keyText: WebSocketKeyText
     public var subprotocol: String?
     public var deflate: PerMessageDeflateAgreement?
+
+    init(key: String, subprotocol: String?, deflate: PerMessageDeflateAgreement?) {
+        self.init(keyText: WebSocketKeyText(key), subprotocol: subprotocol, deflate: deflate)
+    }
+
+    init(keyText: WebSocketKeyText, subprotocol: String?, deflate: PerMessageDeflateAgreement?) {
+        self.keyText = keyText
+        self.subprotocol = subprotocol
+        self.deflate = deflate
+    }
 
     /// 101 Switching Protocols with `Sec-WebSocket-Accept` and the
     /// agreed subprotocol and extension (for a host that writes it).
@@ -101,7 +115,7 @@ public struct WebSocketAccept: Sendable {
     public func writeResponseHead(to output: UnsafeMutableRawBufferPointer) {
         precondition(output.count >= responseHeadByteCount)
         var offset = Self.write(Self.statusAndFixedFields, to: output, at: 0)
-        offset += WebSocketHandshake.writeAcceptValue(forKey: key, into: UnsafeMutableRawBufferPointer(rebasing: output[offset...]))
+        offset += WebSocketHandshake.writeAcceptValue(forKey: keyText, into: UnsafeMutableRawBufferPointer(rebasing: output[offset...]))
         if let subprotocol {
             offset = Self.write(Self.protocolField, to: output, at: offset)
             offset = Self.write(subprotocol, to: output, at: offset)
@@ -162,6 +176,6 @@ extension WebSocketHandshake {
         }
         let subprotocol = policy.subprotocols.first { offer.subprotocols.contains($0) }
         let agreement = policy.deflate.flatMap { PerMessageDeflateNegotiation.negotiate(offer.extensions, policy: $0) }
-        return .success(WebSocketAccept(key: offer.key, subprotocol: subprotocol, deflate: agreement))
+        return .success(WebSocketAccept(keyText: offer.keyText, subprotocol: subprotocol, deflate: agreement))
     }
 }

@@ -4,7 +4,11 @@ public import HTTPTypes
 /// choose a subprotocol and extensions from.
 public struct WebSocketHandshakeRequest: Sendable {
     /// `Sec-WebSocket-Key` as sent: Base64 of 16 bytes (RFC 6455 §4.1).
-    public var key: String
+    public var key: String {
+        get { keyText.string }
+        set { keyText = WebSocketKeyText(newValue) }
+    }
+    var keyText: WebSocketKeyText
     /// `Sec-WebSocket-Protocol` tokens in the order offered, over all such fields (RFC 6455 §4.1).
     public var subprotocols: [String]
     /// `Sec-WebSocket-Extensions` offers in the order sent, over all such fields (RFC 6455 §9.1).
@@ -16,7 +20,11 @@ public struct WebSocketHandshakeRequest: Sendable {
     public init(
         key: String, subprotocols: [String] = [], extensions: [WebSocketExtensionOffer] = [], origin: String? = nil
     ) {
-        self.key = key
+        self.init(keyText: WebSocketKeyText(key), subprotocols: subprotocols, extensions: extensions, origin: origin)
+    }
+
+    init(keyText: WebSocketKeyText, subprotocols: [String], extensions: [WebSocketExtensionOffer], origin: String?) {
+        self.keyText = keyText
         self.subprotocols = subprotocols
         self.extensions = extensions
         self.origin = origin
@@ -77,15 +85,15 @@ public enum WebSocketHandshake {
         guard offer.versionCount == 1, offer.versionIs13 else { throw unsupportedVersion }
         // Item 5: the key is "a base64-encoded value that, when decoded, is 16 bytes in length";
         // §11.3.1: it MUST NOT appear more than once.
-        guard var key = offer.key else { throw .badRequest("missing Sec-WebSocket-Key") }
+        guard let key = offer.key else { throw .badRequest("missing Sec-WebSocket-Key") }
         guard offer.keyCount == 1 else { throw .badRequest("duplicate Sec-WebSocket-Key") }
-        guard key.withUTF8({ Base64.decodedCount(UnsafeRawBufferPointer($0)) }) == keyNonceSize else {
+        guard key.withBytes({ Base64.decodedCount($0) }) == keyNonceSize else {
             throw .badRequest("invalid Sec-WebSocket-Key")
         }
         guard offer.subprotocolsAreTokens else { throw .badRequest("invalid Sec-WebSocket-Protocol") }
         guard offer.extensionsAreValid else { throw .badRequest("invalid Sec-WebSocket-Extensions") }
         return WebSocketHandshakeRequest(
-            key: key,
+            keyText: key,
             subprotocols: offer.subprotocols,
             extensions: offer.extensions,
             origin: offer.origin
@@ -107,12 +115,15 @@ public enum WebSocketHandshake {
     /// without a heap allocation; returns its length, ``acceptValueLength``.
     @discardableResult
     static func writeAcceptValue(forKey key: String, into output: UnsafeMutableRawBufferPointer) -> Int {
-        var key = key
-        return key.withUTF8 { key in
+        writeAcceptValue(forKey: WebSocketKeyText(key), into: output)
+    }
+
+    static func writeAcceptValue(forKey key: WebSocketKeyText, into output: UnsafeMutableRawBufferPointer) -> Int {
+        key.withBytes { key in
             let length = key.count + acceptGUIDBytes.count
             return withUnsafeTemporaryAllocation(byteCount: length + SHA1.digestSize, alignment: 8) { scratch in
                 let message = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length])
-                message.copyMemory(from: UnsafeRawBufferPointer(key))
+                message.copyMemory(from: key)
                 UnsafeMutableRawBufferPointer(rebasing: message[key.count...]).copyBytes(from: acceptGUIDBytes)
                 let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[length...])
                 SHA1.hash(UnsafeRawBufferPointer(message), into: digest)
@@ -167,7 +178,7 @@ private struct UpgradeFields {
     /// Whether the last `Sec-WebSocket-Version` is `13`.
     let versionIs13: Bool
     let keyCount: Int
-    let key: String?
+    let key: WebSocketKeyText?
     let subprotocols: [String]
     let subprotocolsAreTokens: Bool
     let extensions: [WebSocketExtensionOffer]
@@ -183,7 +194,7 @@ private struct UpgradeFields {
         var versionCount = 0
         var versionIs13 = false
         var keyCount = 0
-        var key: String?
+        var key: WebSocketKeyText?
         var subprotocols: [String] = []
         var subprotocolsAreTokens = true
         var extensions: [WebSocketExtensionOffer] = []
@@ -202,7 +213,7 @@ private struct UpgradeFields {
                 connectionUpgrades = connectionUpgrades || Self.lists(value, "upgrade")
             case 17 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-key"):
                 keyCount += 1
-                if key == nil { key = HTTPSyntax.string(value) }
+                if key == nil { key = WebSocketKeyText(bytes: value) }
             case 21 where HTTPSyntax.equalsCaseInsensitive(name, "sec-websocket-version"):
                 versionCount += 1
                 versionIs13 = HTTPSyntax.equalsCaseSensitive(value, "13")
@@ -242,6 +253,8 @@ private struct UpgradeFields {
     /// Whether the list `value` has `element` (a lowercase literal of letters, digits and `-`),
     /// comparing ASCII case-insensitively (RFC 9110 §5.6.1 lists).
     private static func lists(_ value: UnsafeRawBufferPointer, _ element: StaticString) -> Bool {
+        // What browsers send: the element alone, no list to split.
+        if HTTPSyntax.equalsCaseInsensitive(value, element) { return true }
         var found = false
         HTTPSyntax.forEachListElement(value) { item in
             if HTTPSyntax.equalsCaseInsensitive(item, element) { found = true }

@@ -60,6 +60,24 @@ public struct WebSocketSession: Sendable {
 
     /// Where the closing handshake stands. Parsing stops in ``State/closed``.
     public private(set) var state = State.open
+    /// The reply to the peer's close, sent after `outbound`: kept as its
+    /// code, not as bytes (an array allocated per closing connection).
+    /// Beside `state`, in what was padding.
+    private var closeReply = CloseReply.none
+    private enum CloseReply: Equatable {
+        case none
+        /// An empty close frame (the peer's had no code).
+        case empty
+        case code(UInt16)
+
+        var frameByteCount: Int {
+            switch self {
+            case .none: 0
+            case .empty: 2
+            case .code: 4
+            }
+        }
+    }
 
     /// Received bytes; those before `readIndex` are consumed.
     private var buffer: [UInt8] = []
@@ -303,11 +321,54 @@ public struct WebSocketSession: Sendable {
     public mutating func takeOutboundBytes() -> [UInt8] {
         var bytes: [UInt8] = []
         swap(&bytes, &outbound)
+        if closeReply != .none {
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: closeReply.frameByteCount))
+            bytes.withUnsafeMutableBytes { writeCloseReply(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+            closeReply = .none
+        }
         return bytes
     }
 
     /// Whether ``takeOutboundBytes()`` has bytes to return.
-    public var hasOutboundBytes: Bool { !outbound.isEmpty }
+    public var hasOutboundBytes: Bool { !outbound.isEmpty || closeReply != .none }
+
+    /// How many bytes ``takeOutboundBytes()`` would return.
+    package var outboundByteCount: Int { outbound.count + closeReply.frameByteCount }
+
+    /// Moves what ``takeOutboundBytes()`` would return into the start of
+    /// `target` (at least ``outboundByteCount`` bytes) without an array.
+    package mutating func moveOutboundBytes(into target: UnsafeMutableRawBufferPointer) {
+        precondition(target.count >= outboundByteCount)
+        let queued = outbound.count
+        if queued > 0 {
+            outbound.withUnsafeBytes { target.copyMemory(from: $0) }
+            outbound = []
+        }
+        writeCloseReply(into: UnsafeMutableRawBufferPointer(rebasing: target[queued...]))
+        closeReply = .none
+    }
+
+    /// Forgets what there was to send (the connection can send no more).
+    package mutating func discardOutboundBytes() {
+        if outbound.capacity > 0 { outbound = [] }
+        closeReply = .none
+    }
+
+    private func writeCloseReply(into target: UnsafeMutableRawBufferPointer) {
+        switch closeReply {
+        case .none:
+            break
+        case .empty:
+            target[0] = 0x80 | WebSocketOpcode.close.rawValue
+            target[1] = 0
+        case .code(let code):
+            target[0] = 0x80 | WebSocketOpcode.close.rawValue
+            target[1] = 2
+            target[2] = UInt8(truncatingIfNeeded: code >> 8)
+            target[3] = UInt8(truncatingIfNeeded: code)
+        }
+    }
 
     /// Bytes held for a partial frame or message: received but not yet consumed, plus the
     /// payload of a message still being assembled. 0 for an idle session, which then holds no
@@ -555,11 +616,7 @@ public struct WebSocketSession: Sendable {
         if state == .open {
             // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response [...]
             // typically echoing the status code it received"; an empty close gets an empty one.
-            if let code {
-                withUnsafeBytes(of: code.rawValue.bigEndian) { queueFrame(.close, $0) }
-            } else {
-                queueFrame(.close, UnsafeRawBufferPointer(start: nil, count: 0))
-            }
+            closeReply = code.map { .code($0.rawValue) } ?? .empty
         }
         // RFC 6455 §7.1.4: both sides have sent close; the connection is closing.
         stop()

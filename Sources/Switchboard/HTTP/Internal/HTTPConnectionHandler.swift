@@ -11,7 +11,6 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     // Loop-confined, never accessed reentrantly: no dynamic exclusivity
     // checks (each cost a thread-local lookup).
     @exclusivity(unchecked) private var parser: HTTPRequestParser
-    @exclusivity(unchecked) private var remoteAddress: SocketAddress??
     /// The request and keep-alive timeouts.
     @exclusivity(unchecked) private var timers: HTTPConnectionTimers
     private var isReadingPaused = false
@@ -100,8 +99,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
     /// Answers 101 and hands the connection to a `WebSocketConnection`, or
     /// refuses with the route's status and closes.
     private func upgrade(_ head: HTTPRequestHead, body: [UInt8], route: WebSocketRoute, parameters: Parameters, on connection: TCPConnection) {
-        if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
-        let request = Request(head: head, body: body, parameters: parameters, remoteAddress: remoteAddress!)
+        let request = Request(head: head, body: body, parameters: parameters, peer: connection.peer)
         isDone = true
         route.upgrade(request, on: connection, context: context) { parser.takeBufferedBytes() }
     }
@@ -112,8 +110,7 @@ final class HTTPConnectionHandler: TCPConnectionDelegate {
         switch match {
         case .found(let target, let parameters):
             guard case .http(let handler, _) = target else { preconditionFailure("WebSocket routes are served by upgrade()") }
-            if remoteAddress == nil { remoteAddress = .some(connection.remoteAddress) }
-            let request = Request(head: head, body: body, parameters: parameters, remoteAddress: remoteAddress!)
+            let request = Request(head: head, body: body, parameters: parameters, peer: connection.peer)
             do {
                 return try handler(request)
             } catch {

@@ -204,7 +204,8 @@ extension WebSocketConnection {
     /// needs them.
     func writeSessionBytes() {
         guard session.hasOutboundBytes else { return }
-        let bytes = session.takeOutboundBytes()
-        tcp.write(count: bytes.count) { target in bytes.withUnsafeBytes { target.copyMemory(from: $0) } }
+        // Straight into the loop's cork buffer, usually: no array.
+        tcp.write(count: session.outboundByteCount) { target in session.moveOutboundBytes(into: target) }
+        session.discardOutboundBytes()  // the connection took none: it is closing
     }
 }
