@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import TestSupport
 @testable import Switchboard
@@ -14,6 +15,29 @@ struct HTTPServerTests {
             #expect(response.header("content-type") == "text/plain; charset=utf-8")
             #expect(response.header("content-length") == "2")
             #expect(response.header("date")?.hasSuffix(" GMT") == true)
+        }
+    }
+
+    @Test func aRequestKnowsItsPeersAddressWhichAHandlerMayReplace() throws {
+        // The address is formatted only when read (most upgrades never ask):
+        // it must still be the peer's, and setting it (even to nil) wins.
+        let routes: (Router) -> Void = { router in
+            router.get("/peer") { request in .text(request.remoteAddress.map { "\($0.host) \($0.port)" } ?? "-") }
+            router.get("/replaced") { request in
+                var request = request
+                request.remoteAddress = nil
+                return .text(request.remoteAddress.map { "\($0.host)" } ?? "none")
+            }
+        }
+        try withServer(routes: routes) { _, port in
+            let client = try TestSocket(port: port, sourceHost: "127.0.0.3")
+            var local = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(client.fd, $0, &length) }
+            }
+            #expect(try client.exchange("GET /peer HTTP/1.1\r\nHost: t\r\n\r\n").bodyText == "127.0.0.3 \(UInt16(bigEndian: local.sin_port))")
+            #expect(try client.exchange("GET /replaced HTTP/1.1\r\nHost: t\r\n\r\n").bodyText == "none")
         }
     }
 

@@ -88,6 +88,18 @@ struct WebSocketServerTests {
         }
     }
 
+    @Test func anEmptyCloseGetsAnEmptyCloseBack() throws {
+        // RFC 6455 §5.5.1: the reply echoes the code, and a close without
+        // one gets a close without one (written straight to the socket).
+        try withWebSocketServer { _, port, _ in
+            let client = try TestWebSocket(port: port, path: "/ws?user=a")
+            try client.send(opcode: .close, [])
+            let reply = try client.receiveNonPing()
+            #expect(reply.opcode == 0x8 && reply.fin && reply.payload.isEmpty)
+            #expect(client.socket.isClosedByPeer())
+        }
+    }
+
     @Test func closeHandshakeFromEitherSide() throws {
         try withWebSocketServer { _, port, recorder in
             let client = try TestWebSocket(port: port, path: "/ws?user=a")
