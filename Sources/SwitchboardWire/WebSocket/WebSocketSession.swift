@@ -333,24 +333,21 @@ public struct WebSocketSession: Sendable {
     /// Whether ``takeOutboundBytes()`` has bytes to return.
     public var hasOutboundBytes: Bool { !outbound.isEmpty || closeReply != .none }
 
-    /// How many bytes ``takeOutboundBytes()`` would return.
-    package var outboundByteCount: Int { outbound.count + closeReply.frameByteCount }
-
-    /// Moves what ``takeOutboundBytes()`` would return into the start of
-    /// `target` (at least ``outboundByteCount`` bytes) without an array.
-    package mutating func moveOutboundBytes(into target: UnsafeMutableRawBufferPointer) {
-        precondition(target.count >= outboundByteCount)
+    /// Hands what ``takeOutboundBytes()`` would return to `send`, as its
+    /// size and a function that writes it into room of that size (straight
+    /// into the connection's cork buffer, usually: no array). Afterwards
+    /// nothing is left to send, whether or not `send` wrote it (a
+    /// connection that takes no more bytes is closing). Mutating, so that
+    /// another module's call does not copy the session to read it.
+    package mutating func sendOutboundBytes(_ send: (Int, (UnsafeMutableRawBufferPointer) -> Void) -> Void) {
         let queued = outbound.count
-        if queued > 0 {
-            outbound.withUnsafeBytes { target.copyMemory(from: $0) }
-            outbound = []
+        let count = queued + closeReply.frameByteCount
+        guard count > 0 else { return }
+        send(count) { target in
+            precondition(target.count >= count)
+            if queued > 0 { outbound.withUnsafeBytes { target.copyMemory(from: $0) } }
+            writeCloseReply(into: UnsafeMutableRawBufferPointer(rebasing: target[queued...]))
         }
-        writeCloseReply(into: UnsafeMutableRawBufferPointer(rebasing: target[queued...]))
-        closeReply = .none
-    }
-
-    /// Forgets what there was to send (the connection can send no more).
-    package mutating func discardOutboundBytes() {
         if outbound.capacity > 0 { outbound = [] }
         closeReply = .none
     }

@@ -204,8 +204,7 @@ extension WebSocketConnection {
     /// needs them.
     func writeSessionBytes() {
         guard session.hasOutboundBytes else { return }
-        // Straight into the loop's cork buffer, usually: no array.
-        tcp.write(count: session.outboundByteCount) { target in session.moveOutboundBytes(into: target) }
-        session.discardOutboundBytes()  // the connection took none: it is closing
+        let tcp = self.tcp
+        session.sendOutboundBytes { count, write in tcp.write(count: count, write) }
     }
 }
