@@ -48,20 +48,29 @@ struct TokenBucket {
 /// Each connection's bucket, kept by the connection's loop (no lock): made
 /// at its first publish, dropped when it closes.
 final class PublishBuckets: @unchecked Sendable {
-    private var perLoop: [[ObjectIdentifier: TokenBucket]]
+    /// One box per loop, each changed only on its loop's thread. The list
+    /// itself never changes: a `var` array of dictionaries was one value
+    /// that two loops wrote at once (Thread Sanitizer: an access race when
+    /// connections closed on both loops together).
+    private let perLoop: [LoopBuckets]
+
+    private final class LoopBuckets {
+        var buckets: [ObjectIdentifier: TokenBucket] = [:]
+    }
 
     init(loopCount: Int) {
-        perLoop = Array(repeating: [:], count: loopCount)
+        perLoop = (0..<loopCount).map { _ in LoopBuckets() }
     }
 
     /// On `loop`'s thread.
     func take(_ limit: PublishRateLimit, connection: ObjectIdentifier, loop: Int, now: UInt64) -> Bool {
         guard loop < perLoop.count else { return true }
-        return perLoop[loop][connection, default: TokenBucket(limit, now: now)].take(limit, now: now)
+        return perLoop[loop].buckets[connection, default: TokenBucket(limit, now: now)].take(limit, now: now)
     }
 
+    /// On `loop`'s thread.
     func remove(connection: ObjectIdentifier, loop: Int) {
         guard loop < perLoop.count else { return }
-        perLoop[loop][connection] = nil
+        perLoop[loop].buckets[connection] = nil
     }
 }
