@@ -42,41 +42,50 @@ public final class DeflateCompressor {
     /// Compresses `input` as one whole message and appends the result to
     /// `output` (what goes in the frame, tail already removed).
     public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
-        let start = output.count
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
+        defer {
+            stream.pointee.next_in = nil
+            stream.pointee.next_out = nil
+            scratch.releaseIfLarge()
+        }
         // Deflate rarely grows data by more than a few bytes per block; the
-        // first guess usually holds, and the loop grows the output if not.
-        var chunk = input.count / 2 + 64
+        // first guess usually holds, and the loop grows the room if not.
+        var produced = 0
+        var room = min(input.count / 2 + 64, Int(uInt.max))
         while true {
-            let before = output.count
-            output.append(contentsOf: repeatElement(0, count: chunk))
-            let left: uInt = output.withUnsafeMutableBytes { bytes in
-                stream.pointee.next_out = (bytes.baseAddress! + before).assumingMemoryBound(to: Bytef.self)
-                stream.pointee.avail_out = uInt(chunk)
-                // Z_SYNC_FLUSH never fails with a valid stream and room to write.
-                _ = deflate(stream, Z_SYNC_FLUSH)
-                return stream.pointee.avail_out
-            }
-            output.removeLast(Int(left))
+            scratch.grow(to: produced + room, keeping: produced)
+            stream.pointee.next_out = (scratch.bytes.baseAddress! + produced).assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(room)
+            // Z_SYNC_FLUSH never fails with a valid stream and room to write.
+            _ = deflate(stream, Z_SYNC_FLUSH)
+            let left = Int(stream.pointee.avail_out)
+            produced += room - left
             // Room left over means the flush is complete (zlib: call again
             // only while it fills all of the output space).
             if left > 0 { break }
-            chunk = max(chunk, 1024) * 2
+            room = min(max(room, 1024) * 2, Int(uInt.max))
         }
-        stream.pointee.next_in = nil
-        stream.pointee.next_out = nil
         // RFC 7692 §7.2.1: remove the 4 octets 0x00 0x00 0xff 0xff at the tail.
-        if output.count - start >= 4, output.suffix(4).elementsEqual(Self.flushTail) {
-            output.removeLast(4)
+        if produced >= 4, scratch.prefix(produced).suffix(4).elementsEqual(Self.flushTail) {
+            produced -= 4
         }
-        // zlib writes nothing for a flush right after another (an empty
-        // message with context takeover), but the peer must find a block
-        // before the tail it appends: send an empty stored block's first
-        // byte, as RFC 7692 §7.2.3.6 does.
-        if output.count == start { output.append(0x00) }
+        if produced > 0 {
+            output.append(contentsOf: scratch.prefix(produced))
+        } else {
+            // zlib writes nothing for a flush right after another (an empty
+            // message with context takeover), but the peer must find a block
+            // before the tail it appends: send an empty stored block's first
+            // byte, as RFC 7692 §7.2.3.6 does.
+            output.append(0x00)
+        }
         if !contextTakeover { deflateReset(stream) }
     }
+
+    /// Where a message is deflated before it is appended to the output.
+    /// Kept small between messages: a connection with context takeover
+    /// owns its compressor.
+    private var scratch = ScratchBuffer(retained: 16 * 1024)
 
     /// What a sync flush ends with: an empty stored block's LEN and NLEN.
     static let flushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]

@@ -32,7 +32,6 @@ public final class DeflateDecompressor {
     deinit {
         inflateEnd(stream)
         stream.deallocate()
-        scratch.deallocate()
     }
 
     /// Inflates one whole message. Throws ``DeflateError/tooLarge`` when it
@@ -44,7 +43,7 @@ public final class DeflateDecompressor {
     public func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(DeflateError) -> [UInt8] {
         let limit = max(limit, 0)
         var produced = 0
-        defer { releaseLargeScratch() }
+        defer { scratch.releaseIfLarge() }
         var outcome = inflate(input, produced: &produced, limit: limit)
         if outcome == .consumed {
             outcome = Self.flushTail.withUnsafeBytes { inflate($0, produced: &produced, limit: limit) }
@@ -54,7 +53,7 @@ public final class DeflateDecompressor {
             // A sender may end a message with a final block; the stream then
             // starts over for the next message.
             if outcome == .ended || !contextTakeover { inflateReset(stream) }
-            return Array(UnsafeRawBufferPointer(rebasing: scratch[0..<produced]))
+            return Array(scratch.prefix(produced))
         case .failed(let error):
             inflateReset(stream)
             throw error
@@ -69,26 +68,8 @@ public final class DeflateDecompressor {
         case failed(DeflateError)
     }
 
-    /// Where messages are inflated before they are copied out once: grown by
-    /// doubling, kept between messages up to `retainedScratch` bytes.
-    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    private static let retainedScratch = 64 * 1024
-
-    private func growScratch(to size: Int) {
-        guard size > scratch.count else { return }
-        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-        if let base = scratch.baseAddress {
-            grown.baseAddress!.copyMemory(from: base, byteCount: scratch.count)
-            scratch.deallocate()
-        }
-        scratch = grown
-    }
-
-    private func releaseLargeScratch() {
-        guard scratch.count > Self.retainedScratch else { return }
-        scratch.deallocate()
-        scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    }
+    /// Where messages are inflated before they are copied out once.
+    private var scratch = ScratchBuffer(retained: 64 * 1024)
 
     /// Feeds `input` to zlib until it is consumed or the stream ends; what it
     /// writes goes to `scratch` after the `produced` bytes already there.
@@ -104,8 +85,8 @@ public final class DeflateDecompressor {
             // from "over it" without inflating any further (none past Int.max).
             let allowed = limit - produced
             let room = min(max(input.count * 4, 4096, produced), allowed < Int.max ? allowed + 1 : allowed, Int(uInt.max))
-            growScratch(to: produced + room)
-            stream.pointee.next_out = (scratch.baseAddress! + produced).assumingMemoryBound(to: Bytef.self)
+            scratch.grow(to: produced + room, keeping: produced)
+            stream.pointee.next_out = (scratch.bytes.baseAddress! + produced).assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = uInt(room)
             let status = CZlib.inflate(stream, Z_SYNC_FLUSH)
             let left = Int(stream.pointee.avail_out)
