@@ -59,6 +59,34 @@ final class NoDelayProbe: TCPConnectionDelegate {
     }
 }
 
+/// Answers through the cork and closes, counting the segments the socket
+/// sent meanwhile (Linux `tcp_info.tcpi_segs_out`).
+final class LastWordsWriter: TCPConnectionDelegate {
+    static let segmentsSent = Mutex<[Int]>([])
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        // The kernel acknowledges the input on the client's core just after
+        // waking this loop (quick-ACK mode, new connection): let that ACK
+        // leave before counting.
+        usleep(20_000)
+        let before = Self.segmentsOut(connection.socket)
+        connection.write(count: 4) { $0.copyBytes(from: Array("bye\n".utf8)) }
+        connection.closeAfterFlush()
+        let after = Self.segmentsOut(connection.socket)
+        Self.segmentsSent.withLock { $0.append(after - before) }
+    }
+
+    /// `tcpi_segs_out` (offset 136 of `struct tcp_info` since Linux 4.2;
+    /// Glibc's copy of the struct stops before it).
+    static func segmentsOut(_ socket: Int32) -> Int {
+        var info = [UInt8](repeating: 0, count: 256)
+        var length = socklen_t(info.count)
+        let status = info.withUnsafeMutableBytes { getsockopt(socket, Int32(IPPROTO_TCP), TCP_INFO, $0.baseAddress, &length) }
+        guard status == 0, length >= 140 else { return -1 }
+        return Int(info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 136, as: UInt32.self) })
+    }
+}
+
 @Suite("TCP connections", .serialized)
 struct ConnectionTests {
     @Test func manySmallWritesToASlowReaderAllArriveInOrderThenClose() throws {
@@ -123,6 +151,21 @@ struct ConnectionTests {
             try client.send("?")
             #expect(try client.receiveUntilClosed() == Array("1".utf8))
         }
+    }
+
+    @Test func theLastBytesAndTheFINLeaveInOneSegment() throws {
+        // The cork's bytes go with MSG_MORE when FIN follows them, so the
+        // shutdown sets FIN on their segment: one packet fewer per close.
+        try withEchoServer(loops: 1, delegate: { LastWordsWriter() }) { _, port in
+            for _ in 0..<3 {
+                let client = try TestSocket(port: port)
+                try client.send("?")
+                #expect(try client.receiveUntilClosed() == Array("bye\n".utf8))
+                // Our FIN would be acknowledged: not before the count is taken.
+                usleep(200_000)
+            }
+        }
+        #expect(LastWordsWriter.segmentsSent.withLock { $0 } == [1, 1, 1])
     }
 
     @Test func inputThatCameWithThePeersFINIsAllReadBeforeItsEnd() throws {

@@ -447,13 +447,15 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// Writes the corked bytes: straight to the kernel when it takes them,
     /// otherwise the rest is queued until the socket is writable. Only in
     /// this connection's read callback, which owns the cork buffer.
-    private func flushCork() {
+    /// `beforeShutdown`: nothing else is queued and FIN follows at once
+    /// when these bytes are all taken (see `switchboard_send`).
+    private func flushCork(beforeShutdown: Bool = false) {
         let count = loop.corkedByteCount
         guard count > 0, isReadingConnection else { return }
         loop.corkedByteCount = 0
         guard lifecycle.sendsQueuedBytes, queue.isEmpty, !isWaitingForWritable else { return }
         var buffer = uv_buf_init(loop.corkBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(count))
-        let written = switchboard_send(socket, &buffer, 1)
+        let written = switchboard_send(socket, &buffer, 1, beforeShutdown)
         if written < 0, written != Int(UV_EAGAIN.rawValue) {
             apply(.failed(code: Int32(written)))
             return
@@ -501,7 +503,8 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
         guard !isWaitingForWritable, lifecycle.sendsQueuedBytes else { return }
         while !queue.isEmpty {
             let (count, total) = queue.gather(into: loop.gatherBuffers, capacity: EventLoop.gatherCapacity)
-            let written = switchboard_send(socket, loop.gatherBuffers, UInt32(count))
+            // While flushing, FIN follows the last bytes (`.drained`).
+            let written = switchboard_send(socket, loop.gatherBuffers, UInt32(count), lifecycle.phase == .flushing)
             if written == Int(UV_EAGAIN.rawValue) {
                 waitForWritable()
                 writeDidBlock()
@@ -542,8 +545,9 @@ package final class TCPConnection: DeadlineMember, @unchecked Sendable {
     /// peer's FIN (see `lingerTimeout`). No further writes are accepted.
     package func closeAfterFlush() {
         loop.assertInEventLoop()
-        // Corked bytes go first; sending them may fail and close.
-        if isReadingConnection { flushCork() }
+        // Corked bytes go first; sending them may fail and close. With
+        // nothing queued behind them, FIN follows in the same segment.
+        if isReadingConnection { flushCork(beforeShutdown: queue.isEmpty && !isWaitingForWritable) }
         guard lifecycle.acceptsWrites else { return }
         apply(.closeAfterFlush(queueIsEmpty: queue.isEmpty && !isWaitingForWritable))
     }
