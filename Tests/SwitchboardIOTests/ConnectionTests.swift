@@ -65,10 +65,6 @@ final class LastWordsWriter: TCPConnectionDelegate {
     static let segmentsSent = Mutex<[Int]>([])
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
-        // The kernel acknowledges the input on the client's core just after
-        // waking this loop (quick-ACK mode, new connection): let that ACK
-        // leave before counting.
-        usleep(20_000)
         let before = Self.segmentsOut(connection.socket)
         connection.write(count: 4) { $0.copyBytes(from: Array("bye\n".utf8)) }
         connection.closeAfterFlush()
@@ -157,12 +153,13 @@ struct ConnectionTests {
         // The cork's bytes go with MSG_MORE when FIN follows them, so the
         // shutdown sets FIN on their segment: one packet fewer per close.
         try withEchoServer(loops: 1, delegate: { LastWordsWriter() }) { _, port in
-            for _ in 0..<3 {
+            for index in 1...3 {
                 let client = try TestSocket(port: port)
                 try client.send("?")
                 #expect(try client.receiveUntilClosed() == Array("bye\n".utf8))
-                // Our FIN would be acknowledged: not before the count is taken.
-                usleep(200_000)
+                // The client's socket stays open until the count is taken:
+                // its FIN would be acknowledged, one more segment.
+                #expect(eventually(seconds: 60) { LastWordsWriter.segmentsSent.withLock { $0.count } == index })
             }
         }
         #expect(LastWordsWriter.segmentsSent.withLock { $0 } == [1, 1, 1])
