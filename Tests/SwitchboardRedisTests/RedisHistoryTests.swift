@@ -205,6 +205,28 @@ struct RedisHistoryTests {
         }
     }
 
+    @Test("A handler's own subscription gets every message published after it, when the mirror's first read overtakes the live ones")
+    func handlerSubscriptionUnderAStream() throws {
+        let redis = try RedisServerProcess()
+        let (a, b) = (try HistoryNode(redis: redis), try HistoryNode(redis: redis))
+        defer { a.stop(); b.stop() }
+        #expect(eventually { a.backplane.isConnected && b.backplane.isConnected })
+        for round in 0..<5 {
+            let topic = "h.burst\(round)"
+            let handler = try TestWebSocket(port: b.port, path: "/topic?topic=\(topic)")
+            #expect(eventually { (try? redis.call("PUBSUB", "NUMSUB", "switchboard:\(topic)")) == .array([.bulk("switchboard:\(topic)"), .integer(1)]) })
+            // A stream of publishes: B's first read of the mirror (set off by
+            // the first message) returns messages B has not yet been handed live.
+            publish(a, topic, 1...300)
+            var offsets: [Int] = []
+            for _ in 1...300 {
+                let frame = try #require(JSONSerialization.jsonObject(with: Data(handler.receiveNonPing().payload)) as? [String: Any])
+                offsets.append(frame["offset"] as? Int ?? -1)
+            }
+            #expect(offsets == Array(1...300), "round \(round)")
+        }
+    }
+
     @Test("While Redis is down a client's publish on a history topic gets error unavailable; the connection stays")
     func publishesFailVisibly() async throws {
         let redis = try RedisServerProcess()

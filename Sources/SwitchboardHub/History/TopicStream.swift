@@ -79,6 +79,10 @@ package struct TopicStream<Entry: Sendable>: Sendable {
     /// node's own streams; a mirror of a backplane's stream is not live
     /// until read, nor after it may have missed messages.
     package var isLive = true
+    /// A mirror's last offset handed to this node's subscribers. Its read
+    /// can bring messages the backplane has not handed over yet; those go
+    /// out when they arrive. Unused by a node's own streams.
+    package var deliveredThrough: UInt64 = 0
 
     package init(epoch: UInt64, now: UInt64) {
         self.epoch = epoch

@@ -19,7 +19,13 @@ extension PubSub {
                 // Being read (kept for after the read), or not followed.
                 return hub.subscriberCount(of: topic) > 0 ? (nil, mirror.buffer(topic, point: point, json: json)) : nil
             }
-            if point.epoch == stream.epoch, point.offset <= stream.top { return nil }  // already here
+            if point.epoch == stream.epoch, point.offset <= stream.top {
+                // Read before it arrived. It came after this node subscribed
+                // upstream, so the live subscribers get it unless a read
+                // handed it to them already.
+                if point.offset > stream.deliveredThrough { deliverRead(&stream, topic, point, json) }
+                return nil
+            }
             guard point.epoch == stream.epoch, point.offset == stream.top + 1 else {
                 // A gap, or a stream that started again: read it.
                 stream.isLive = false
@@ -37,6 +43,15 @@ extension PubSub {
     private func appendKept(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, _ point: StreamPoint, _ json: String, _ limits: StreamLimits) {
         let (frame, bytes) = keptMessage(topic, point, json)
         _ = stream.append(frame, bytes: bytes + HistoryStore<PublishedFrame>.entryOverhead, now: HistoryKeeper.now(), limits: limits)
+        stream.deliveredThrough = point.offset
+        hub.publish(frame, to: topic)
+    }
+
+    /// Delivers a message the mirror holds already (a read brought it);
+    /// under the stream's lock, `point` being past `deliveredThrough`.
+    private func deliverRead(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, _ point: StreamPoint, _ json: String) {
+        let frame = stream.after(point.offset - 1, limit: 1)?.first?.entry ?? keptMessage(topic, point, json).entry
+        stream.deliveredThrough = point.offset
         hub.publish(frame, to: topic)
     }
 
@@ -62,7 +77,13 @@ extension PubSub {
             let point = StreamPoint(read.position)
             let missing = read.messages.filter { $0.offset > stream.top }
             if point.epoch == stream.epoch, missing.first.map({ $0.offset == stream.top + 1 }) ?? (point.offset == stream.top) {
-                // Caught up: what the live subscribers missed, in order.
+                // Caught up: what the live subscribers missed, in order:
+                // first what an earlier read brought and the backplane
+                // will not hand over now (the link dropped, or it skipped them).
+                if stream.deliveredThrough < stream.top {
+                    for (_, frame) in stream.latest(Int(stream.top - stream.deliveredThrough)) { hub.publish(frame, to: topic) }
+                }
+                stream.deliveredThrough = stream.top
                 for message in missing { appendKept(&stream, topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json, limits) }
             } else {
                 // First read (epoch 0), or a stream that cannot be continued.
@@ -74,13 +95,16 @@ extension PubSub {
                     _ = stream.append(frame, bytes: bytes + HistoryStore<PublishedFrame>.entryOverhead, now: now, limits: limits)
                 }
                 if wasFollowed {
+                    stream.deliveredThrough = stream.top
                     publishReset(topic, stream.position)
                 } else {
                     // Messages that arrived before the first read reach the
                     // subscribers that are live already (a handler's own
                     // subscription); those waiting for an answer skip them.
-                    for (buffered, _) in waited.buffered where buffered.epoch == point.epoch && buffered.offset <= stream.top {
-                        if let frame = stream.after(buffered.offset - 1, limit: 1)?.first?.entry { hub.publish(frame, to: topic) }
+                    // The read's later ones go out as the backplane hands
+                    // them over: each came after this node subscribed.
+                    for (buffered, json) in waited.buffered where buffered.epoch == point.epoch && buffered.offset <= stream.top {
+                        deliverRead(&stream, topic, buffered, json)
                     }
                 }
             }
