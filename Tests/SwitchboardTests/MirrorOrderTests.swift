@@ -56,16 +56,21 @@ private final class ScriptedBackplane: HistoryBackplane {
 struct MirrorOrderTests {
     private let epoch = "00000000000000e1"
 
-    private func start() throws -> (Server, ScriptedBackplane, TestWebSocket) {
+    private func start() throws -> (Server, ScriptedBackplane, TestWebSocket, Int) {
         let backplane = ScriptedBackplane()
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, history: TopicHistory(rules: [
             .prefix("h.", HistoryPolicy(maxMessages: 100)),
         ]), backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
         let port = try server.start().port
-        let handler = try TestWebSocket(port: port, path: "/topic?topic=h.t")
+        return (server, backplane, try subscriber(server, port), port)
+    }
+
+    /// A handler's own subscription to `h.t` on `server`.
+    private func subscriber(_ server: Server, _ port: Int) throws -> TestWebSocket {
+        let socket = try TestWebSocket(port: port, path: "/topic?topic=h.t")
         #expect(eventually { server.pubsub.subscriberCount(of: "h.t") == 1 })
-        return (server, backplane, handler)
+        return socket
     }
 
     private func offsets(_ socket: TestWebSocket, _ count: Int) throws -> [Int] {
@@ -77,7 +82,7 @@ struct MirrorOrderTests {
 
     @Test("The first read brings messages not handed over yet: a handler's subscription gets each once, in order, as it arrives")
     func firstReadAheadOfTheLiveMessages() throws {
-        let (server, backplane, handler) = try start()
+        let (server, backplane, handler, _) = try start()
         defer {
             handler.socket.close()
             try? server.stop()
@@ -92,7 +97,7 @@ struct MirrorOrderTests {
 
     @Test("Messages a read brought that the backplane never hands over (its link dropped) go out with the catch-up read")
     func readAheadThenTheLinkDrops() throws {
-        let (server, backplane, handler) = try start()
+        let (server, backplane, handler, _) = try start()
         defer {
             handler.socket.close()
             try? server.stop()
@@ -105,5 +110,27 @@ struct MirrorOrderTests {
         #expect(try offsets(handler, 6) == [1, 2, 3, 4, 5, 6])
         backplane.handOver("h.t", epoch: epoch, 7...7)
         #expect(try offsets(handler, 1) == [7])
+    }
+
+    @Test("A topic followed again: a new subscription gets what is published after it, not what the node missed while it followed none")
+    func followedAgain() throws {
+        let (server, backplane, first, port) = try start()
+        defer {
+            first.socket.close()
+            try? server.stop()
+        }
+        backplane.handOver("h.t", epoch: epoch, 1...1)
+        _ = try backplane.answerRead(epoch: epoch, 1...1)
+        backplane.handOver("h.t", epoch: epoch, 2...3)
+        #expect(try offsets(first, 3) == [1, 2, 3])
+        try first.send(text: "unsub h.t")
+        #expect(try first.receiveNonPing().text == "unsubscribed")
+        let second = try subscriber(server, port)
+        defer { second.socket.close() }
+        // 4 and 5 were published while the node followed no one.
+        backplane.handOver("h.t", epoch: epoch, 6...6)
+        #expect(try backplane.answerRead(epoch: epoch, 1...6) == nil)
+        backplane.handOver("h.t", epoch: epoch, 7...7)
+        #expect(try offsets(second, 2) == [6, 7])
     }
 }

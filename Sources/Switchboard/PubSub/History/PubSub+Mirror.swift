@@ -177,11 +177,15 @@ extension PubSub {
     }
 
     /// The node's last subscriber of `topic` left: the backplane stops
-    /// sending it, so its mirror is no longer current.
+    /// sending it, so its mirror is dropped. Followed again, it is read
+    /// afresh: what was published meanwhile is history to the new
+    /// subscribers, not live messages (a catch-up would hand it to them).
     func mirrorUnfollowed(_ topic: String) {
         guard let history, let limits = history.limits(for: topic) else { return }
         history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
-            if hub.subscriberCount(of: topic) == 0 { stream.isLive = false }
+            guard hub.subscriberCount(of: topic) == 0 else { return }
+            stream = TopicStream(epoch: 0, now: HistoryKeeper.now())
+            stream.isLive = false
         }
     }
 }
