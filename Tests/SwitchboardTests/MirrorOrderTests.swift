@@ -9,7 +9,7 @@ import SwitchboardSync
 /// (Redis decides that order itself; these are the orders it can choose.)
 private final class ScriptedBackplane: HistoryBackplane {
     private let inbox = Locked<BackplaneInbox?>(nil)
-    let reads = Locked<[(after: UInt64?, completion: @Sendable (KeptStream?) -> Void)]>([])
+    let reads = Locked<[(topic: String, after: UInt64?, completion: @Sendable (KeptStream?) -> Void)]>([])
 
     func start(_ inbox: BackplaneInbox) throws { self.inbox.withLock { $0 = inbox } }
     func stop() { inbox.withLock { $0 = nil } }
@@ -19,7 +19,7 @@ private final class ScriptedBackplane: HistoryBackplane {
         completion(nil)
     }
     func readKept(_ topic: String, after offset: UInt64?, limits: KeptLimits, completion: @escaping @Sendable (KeptStream?) -> Void) {
-        reads.withLock { $0.append((offset, completion)) }
+        reads.withLock { $0.append((topic, offset, completion)) }
     }
 
     /// Runs `body` with the inbox on the backplane's loop, and waits.
@@ -41,35 +41,49 @@ private final class ScriptedBackplane: HistoryBackplane {
 
     func linkLost() { onLoop { $0.keptStreamsInterrupted() } }
 
-    /// Answers the oldest read with `offsets` of the stream (its top the last).
-    func answerRead(epoch: String, _ offsets: ClosedRange<UInt64>) throws -> UInt64? {
-        let read = try #require(reads.withLock { $0.isEmpty ? nil : $0.removeFirst() })
+    /// Answers the oldest read as Redis would when the stream's last
+    /// offset is `top` and it keeps everything: the messages after the
+    /// read's `after`. Returns that `after`.
+    @discardableResult
+    func answerRead(_ topic: String = "h.t", epoch: String, top: UInt64) throws -> UInt64? {
+        let read = try #require(reads.withLock { reads in reads.firstIndex { $0.topic == topic }.map { reads.remove(at: $0) } })
+        let first = (read.after ?? 0) + 1
         let stream = KeptStream(
-            position: StreamPosition(epoch: epoch, offset: offsets.upperBound),
-            messages: offsets.map { HistoryMessage(offset: $0, json: String($0)) })
+            position: StreamPosition(epoch: epoch, offset: top),
+            messages: first > top ? [] : (first...top).map { HistoryMessage(offset: $0, json: String($0)) })
+        answered.withLock { $0 += 1 }
         onLoop { _ in read.completion(stream) }
         return read.after
     }
+
+    func readCount(_ topic: String = "h.t") -> Int { reads.withLock { $0.count { $0.topic == topic } } }
+    /// Reads answered (the test resets it per topic).
+    var answeredCount: Int {
+        get { answered.withLock { $0 } }
+        set { answered.withLock { $0 = newValue } }
+    }
+    private let answered = Locked(0)
 }
 
 @Suite("A history mirror's order of events")
 struct MirrorOrderTests {
     private let epoch = "00000000000000e1"
 
-    private func start() throws -> (Server, ScriptedBackplane, TestWebSocket, Int) {
+    private func start(maxMessages: Int = 100) throws -> (Server, ScriptedBackplane, TestWebSocket, Int) {
         let backplane = ScriptedBackplane()
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, history: TopicHistory(rules: [
-            .prefix("h.", HistoryPolicy(maxMessages: 100)),
+            .prefix("h.", HistoryPolicy(maxMessages: maxMessages)),
         ]), backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
         let port = try server.start().port
-        return (server, backplane, try subscriber(server, port), port)
+        return (server, backplane, try subscriber(server, port, backplane), port)
     }
 
-    /// A handler's own subscription to `h.t` on `server`.
-    private func subscriber(_ server: Server, _ port: Int) throws -> TestWebSocket {
-        let socket = try TestWebSocket(port: port, path: "/topic?topic=h.t")
-        #expect(eventually { server.pubsub.subscriberCount(of: "h.t") == 1 })
+    /// A handler's own subscription to `topic` on `server`, once the node
+    /// following the topic has asked for its stream.
+    private func subscriber(_ server: Server, _ port: Int, _ backplane: ScriptedBackplane, topic: String = "h.t") throws -> TestWebSocket {
+        let socket = try TestWebSocket(port: port, path: "/topic?topic=\(topic)")
+        #expect(eventually { server.pubsub.subscriberCount(of: topic) == 1 && backplane.readCount(topic) == 1 })
         return socket
     }
 
@@ -87,8 +101,8 @@ struct MirrorOrderTests {
             handler.socket.close()
             try? server.stop()
         }
-        backplane.handOver("h.t", epoch: epoch, 1...1)  // the node's first message: it reads the stream
-        #expect(try backplane.answerRead(epoch: epoch, 1...3) == nil)
+        backplane.handOver("h.t", epoch: epoch, 1...1)  // while the read the subscription set off is under way
+        #expect(try backplane.answerRead(epoch: epoch, top: 3) == nil)
         backplane.handOver("h.t", epoch: epoch, 2...4)
         #expect(try offsets(handler, 4) == [1, 2, 3, 4])
         backplane.handOver("h.t", epoch: epoch, 5...5)  // nothing before it twice
@@ -103,9 +117,9 @@ struct MirrorOrderTests {
             try? server.stop()
         }
         backplane.handOver("h.t", epoch: epoch, 1...1)
-        _ = try backplane.answerRead(epoch: epoch, 1...3)
+        _ = try backplane.answerRead(epoch: epoch, top: 3)
         backplane.linkLost()  // 2 and 3 were on their way
-        #expect(try backplane.answerRead(epoch: epoch, 4...5) == 3)
+        #expect(try backplane.answerRead(epoch: epoch, top: 5) == 3)
         backplane.handOver("h.t", epoch: epoch, 6...6)
         #expect(try offsets(handler, 6) == [1, 2, 3, 4, 5, 6])
         backplane.handOver("h.t", epoch: epoch, 7...7)
@@ -120,17 +134,84 @@ struct MirrorOrderTests {
             try? server.stop()
         }
         backplane.handOver("h.t", epoch: epoch, 1...1)
-        _ = try backplane.answerRead(epoch: epoch, 1...1)
+        _ = try backplane.answerRead(epoch: epoch, top: 1)
         backplane.handOver("h.t", epoch: epoch, 2...3)
         #expect(try offsets(first, 3) == [1, 2, 3])
         try first.send(text: "unsub h.t")
         #expect(try first.receiveNonPing().text == "unsubscribed")
-        let second = try subscriber(server, port)
+        let second = try subscriber(server, port, backplane)
         defer { second.socket.close() }
         // 4 and 5 were published while the node followed no one.
         backplane.handOver("h.t", epoch: epoch, 6...6)
-        #expect(try backplane.answerRead(epoch: epoch, 1...6) == nil)
+        #expect(try backplane.answerRead(epoch: epoch, top: 6) == nil)
         backplane.handOver("h.t", epoch: epoch, 7...7)
         #expect(try offsets(second, 2) == [6, 7])
+    }
+
+    @Test("Random orders of publishes, live messages, reads and lost links: a handler's subscription gets each message once, in order, from where it began")
+    func randomOrders() throws {
+        let (server, backplane, first, port) = try start()
+        defer {
+            first.socket.close()
+            try? server.stop()
+        }
+        // MIRROR_SCHEDULES=N for a longer run.
+        let schedules = ProcessInfo.processInfo.environment["MIRROR_SCHEDULES"].flatMap { UInt64($0) } ?? 150
+        for seed in UInt64(1)...schedules {
+            var random = SeededGenerator(seed: seed)
+            let topic = "h.r\(seed)"
+            let socket = try subscriber(server, port, backplane, topic: topic)
+            defer {
+                socket.socket.close()
+                #expect(eventually { server.pubsub.subscriberCount(of: topic) == 0 })
+            }
+            var published: UInt64 = 0
+            var inFlight: [UInt64] = []
+            /// Where the subscription began: after the first read's top, or
+            /// at the first message handed over before that read's answer.
+            var start: UInt64?
+            var log: [String] = []
+            func handOver(_ count: Int) {
+                guard count > 0 else { return }
+                if start == nil, backplane.answeredCount == 0 { start = inFlight[0] }
+                backplane.handOver(topic, epoch: epoch, inFlight[0]...inFlight[count - 1])
+                log.append("hand over \(inFlight[0])...\(inFlight[count - 1])")
+                inFlight.removeFirst(count)
+            }
+            func answerRead() throws {
+                if start == nil, backplane.answeredCount == 0 { start = published + 1 }
+                let after = try backplane.answerRead(topic, epoch: epoch, top: published)
+                log.append("read after \(after.map(String.init) ?? "nil") -> top \(published)")
+            }
+            for _ in 0..<40 {
+                switch random.below(10) {
+                case 0...3:
+                    published += 1
+                    inFlight.append(published)
+                case 4...5: handOver(Int(random.below(UInt64(inFlight.count) + 1)))
+                case 6...7: if backplane.readCount(topic) > 0 { try answerRead() }
+                default:
+                    if random.chance(2) {
+                        log.append("link lost with \(inFlight.count) in flight")
+                        inFlight = []
+                        backplane.linkLost()
+                    }
+                }
+            }
+            // Settle: a last message, everything handed over, every read answered.
+            published += 1
+            inFlight.append(published)
+            handOver(inFlight.count)
+            while backplane.readCount(topic) > 0 { try answerRead() }
+            let begin = try #require(start)
+            var got: [Int] = []
+            while got.last.map({ $0 < Int(published) }) ?? true {
+                let frame = try #require(JSONSerialization.jsonObject(with: Data(socket.receiveNonPing().payload)) as? [String: Any])
+                got.append(frame["offset"] as? Int ?? -1)
+                if got.count > Int(published) { break }
+            }
+            #expect(got == Array(Int(begin)...Int(published)), "seed \(seed): \(log)")
+            backplane.answeredCount = 0
+        }
     }
 }

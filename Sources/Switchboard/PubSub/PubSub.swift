@@ -105,6 +105,7 @@ public final class PubSub: Sendable {
     /// Connects the backplane when the server starts.
     func start(_ backplane: (any Backplane)?) throws {
         guard let backplane else { return }
+        guard let loop = loops.reference.load()?.loops.first else { preconditionFailure("start(_:) before attach(_:)") }
         hub.onTopicCreated = { topic in backplane.topicsChanged(topic) }
         hub.onTopicRemoved = { topic in backplane.topicsChanged(topic) }
         if let history {
@@ -112,12 +113,17 @@ public final class PubSub: Sendable {
             guard let kept = backplane as? any HistoryBackplane else { throw ServerError.historyWithBackplane }
             history.store.streamsStartLive = false
             mirrorSlot.set(HistoryMirror(backplane: kept))
+            hub.onTopicCreated = { [weak self] topic in
+                backplane.topicsChanged(topic)
+                // Not here: a subscribe may hold the topic's stream lock.
+                guard let self else { return }
+                loop.execute { self.mirrorFollowed(topic) }
+            }
             hub.onTopicRemoved = { [weak self] topic in
                 backplane.topicsChanged(topic)
                 self?.mirrorUnfollowed(topic)
             }
         }
-        guard let loop = loops.reference.load()?.loops.first else { preconditionFailure("start(_:) before attach(_:)") }
         try backplane.start(BackplaneInbox(pubsub: self, loop: loop))
         backplaneSlot.set(backplane)
     }

@@ -23,7 +23,7 @@ extension PubSub {
                 // Read before it arrived. It came after this node subscribed
                 // upstream, so the live subscribers get it unless a read
                 // handed it to them already.
-                if point.offset > stream.deliveredThrough { deliverRead(&stream, topic, point, json) }
+                if point.offset > stream.deliveredThrough { deliverHeld(&stream, topic, through: point.offset) }
                 return nil
             }
             guard point.epoch == stream.epoch, point.offset == stream.top + 1 else {
@@ -47,12 +47,17 @@ extension PubSub {
         hub.publish(frame, to: topic)
     }
 
-    /// Delivers a message the mirror holds already (a read brought it);
-    /// under the stream's lock, `point` being past `deliveredThrough`.
-    private func deliverRead(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, _ point: StreamPoint, _ json: String) {
-        let frame = stream.after(point.offset - 1, limit: 1)?.first?.entry ?? keptMessage(topic, point, json).entry
-        stream.deliveredThrough = point.offset
-        hub.publish(frame, to: topic)
+    /// Delivers what the mirror holds after `deliveredThrough` through
+    /// `offset`: a read brought it before (or instead of) the backplane
+    /// handing it over. Under the stream's lock; `offset` <= its top.
+    private func deliverHeld(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, through offset: UInt64) {
+        guard offset > stream.deliveredThrough else { return }
+        let count = Int(offset - stream.deliveredThrough)
+        // All of them, or (some no longer kept) those still kept.
+        let held = stream.after(stream.deliveredThrough, limit: count)
+            ?? stream.latest(Int(stream.top - stream.deliveredThrough)).filter { $0.offset <= offset }
+        for (_, frame) in held { hub.publish(frame, to: topic) }
+        stream.deliveredThrough = offset
     }
 
     /// Asks the backplane for `topic`'s stream (after `after`, or all it
@@ -80,10 +85,7 @@ extension PubSub {
                 // Caught up: what the live subscribers missed, in order:
                 // first what an earlier read brought and the backplane
                 // will not hand over now (the link dropped, or it skipped them).
-                if stream.deliveredThrough < stream.top {
-                    for (_, frame) in stream.latest(Int(stream.top - stream.deliveredThrough)) { hub.publish(frame, to: topic) }
-                }
-                stream.deliveredThrough = stream.top
+                deliverHeld(&stream, topic, through: stream.top)
                 for message in missing { appendKept(&stream, topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json, limits) }
             } else {
                 // First read (epoch 0), or a stream that cannot be continued.
@@ -98,13 +100,20 @@ extension PubSub {
                     stream.deliveredThrough = stream.top
                     publishReset(topic, stream.position)
                 } else {
-                    // Messages that arrived before the first read reach the
-                    // subscribers that are live already (a handler's own
-                    // subscription); those waiting for an answer skip them.
-                    // The read's later ones go out as the backplane hands
-                    // them over: each came after this node subscribed.
-                    for (buffered, json) in waited.buffered where buffered.epoch == point.epoch && buffered.offset <= stream.top {
-                        deliverRead(&stream, topic, buffered, json)
+                    // The subscribers live already (a handler's own
+                    // subscription; those waiting for an answer skip it
+                    // all) get every message from the first that arrived
+                    // before the read: each came after this node subscribed,
+                    // the ones its link lost on the way included. Later ones
+                    // go out as they arrive. With none arrived, what the read
+                    // holds came before, or with, the subscribing.
+                    let top = stream.top
+                    let arrived = waited.buffered.lazy.filter { $0.point.epoch == point.epoch && $0.point.offset <= top }.map(\.point.offset)
+                    if let first = arrived.min(), let last = arrived.max() {
+                        stream.deliveredThrough = max(first, 1) - 1
+                        deliverHeld(&stream, topic, through: last)
+                    } else {
+                        stream.deliveredThrough = stream.top
                     }
                 }
             }
@@ -174,6 +183,18 @@ extension PubSub {
             return false
         }
         for (topic, top) in reads { readMirror(topic, after: top) }
+    }
+
+    /// The node's first subscriber of `topic` arrived: the mirror is read
+    /// now (unless a subscribe is reading it), so the node knows where its
+    /// subscribers began, and a link lost before the first message is
+    /// caught up like any other. On the backplane's loop.
+    func mirrorFollowed(_ topic: String) {
+        guard let history, let mirror, let limits = history.limits(for: topic) else { return }
+        let startsRead = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            !stream.isLive && hub.subscriberCount(of: topic) > 0 && mirror.needsRead(topic)
+        }
+        if startsRead { readMirror(topic, after: nil) }
     }
 
     /// The node's last subscriber of `topic` left: the backplane stops
