@@ -75,6 +75,7 @@ struct MirrorOrderTests {
             .prefix("h.", HistoryPolicy(maxMessages: maxMessages)),
         ]), backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
+        server.pubsubEndpoint("/pubsub", configuration: WebSocketConfiguration(origins: .any), authorizer: PubSubAuthorizer(), publishRateLimit: nil)
         let port = try server.start().port
         return (server, backplane, try subscriber(server, port, backplane), port)
     }
@@ -148,7 +149,7 @@ struct MirrorOrderTests {
         #expect(try offsets(second, 2) == [6, 7])
     }
 
-    @Test("Random orders of publishes, live messages, reads and lost links: a handler's subscription gets each message once, in order, from where it began")
+    @Test("Random orders of publishes, live messages, reads, lost links and a client subscribing: each subscriber gets every message once, in order, from where it began")
     func randomOrders() throws {
         let (server, backplane, first, port) = try start()
         defer {
@@ -161,8 +162,11 @@ struct MirrorOrderTests {
             var random = SeededGenerator(seed: seed)
             let topic = "h.r\(seed)"
             let socket = try subscriber(server, port, backplane, topic: topic)
+            /// A client of the protocol that subscribed meanwhile, and whether it asked `since` offset 0.
+            var client: (socket: TestWebSocket, fromStart: Bool)?
             defer {
                 socket.socket.close()
+                client?.socket.socket.close()
                 #expect(eventually { server.pubsub.subscriberCount(of: topic) == 0 })
             }
             var published: UInt64 = 0
@@ -190,12 +194,19 @@ struct MirrorOrderTests {
                     inFlight.append(published)
                 case 4...5: handOver(Int(random.below(UInt64(inFlight.count) + 1)))
                 case 6...7: if backplane.readCount(topic) > 0 { try answerRead() }
+                case 8:
+                    log.append("link lost with \(inFlight.count) in flight")
+                    inFlight = []
+                    backplane.linkLost()
                 default:
-                    if random.chance(2) {
-                        log.append("link lost with \(inFlight.count) in flight")
-                        inFlight = []
-                        backplane.linkLost()
-                    }
+                    guard client == nil else { break }
+                    let fromStart = random.chance(2)
+                    let joining = try TestWebSocket(port: port, path: "/pubsub")
+                    let since = fromStart ? #","since":{"epoch":"\#(epoch)","offset":0}"# : ""
+                    try joining.send(text: #"{"type":"subscribe","topic":"\#(topic)","id":1\#(since)}"#)
+                    #expect(eventually { server.pubsub.subscriberCount(of: topic) == 2 })
+                    client = (joining, fromStart)
+                    log.append("client subscribes\(fromStart ? " since 0" : "")")
                 }
             }
             // Settle: a last message, everything handed over, every read answered.
@@ -211,6 +222,18 @@ struct MirrorOrderTests {
                 if got.count > Int(published) { break }
             }
             #expect(got == Array(Int(begin)...Int(published)), "seed \(seed): \(log)")
+            if let client {
+                // Its ack's position, then each message after it (or, since 0, every one) once, in order.
+                let ack = try #require(JSONSerialization.jsonObject(with: Data(client.socket.receiveNonPing().payload)) as? [String: Any])
+                let position = try #require(ack["offset"] as? Int, "seed \(seed): \(ack)")
+                let first = client.fromStart ? 1 : position + 1
+                var messages: [Int] = []
+                while messages.count <= Int(published), (messages.last ?? first - 1) < Int(published) {
+                    let frame = try #require(JSONSerialization.jsonObject(with: Data(client.socket.receiveNonPing().payload)) as? [String: Any])
+                    messages.append(frame["type"] as? String == "message" ? frame["offset"] as? Int ?? -1 : -1)
+                }
+                #expect(messages == Array(first..<Int(published) + 1), "seed \(seed), client at \(position): \(log)")
+            }
             backplane.answeredCount = 0
         }
     }
