@@ -73,6 +73,11 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     /// Topics SUBSCRIBEd on the current subscriber connection.
     private var upstream: Set<String> = []
     private var pendingPublishBytes = 0
+    /// A `SCRIPT LOAD` is on its way on the publishing connection.
+    private var scriptsLoading = false
+    /// Redis refused a `SCRIPT LOAD` on this connection: not tried again
+    /// until the next one.
+    private var scriptsRefused = false
     /// `droppedPublishes` when publishes began to be dropped, until one
     /// gets through again; nil meanwhile.
     private var outageStart: Int?
@@ -164,7 +169,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     /// position, or nil when Redis could not be reached (counted in
     /// `droppedPublishes`).
     public func publishKept(_ topic: String, json: String, limits: KeptLimits, completion: @escaping @Sendable (StreamPosition?) -> Void) {
-        let command = script(RedisHistoryScripts.publish, topic, [
+        let command = script(RedisHistoryScripts.publishDigest, topic, [
             Array(json.utf8), decimal(limits.policy.maxMessages), decimal(limits.policy.retention), decimal(limits.positionRetention),
             channel(topic), Array(Self.freshEpoch().utf8),
         ])
@@ -203,7 +208,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     private func sendReads(of topic: String) {
         guard let publisher, publisher.isReady else { return }
         for read in kept.takeReads(of: topic) {
-            let command = script(RedisHistoryScripts.read, topic, [
+            let command = script(RedisHistoryScripts.readDigest, topic, [
                 read.after.map { Array(String($0).utf8) } ?? [], decimal(read.limits.policy.maxMessages),
                 decimal(read.limits.policy.retention), decimal(read.limits.positionRetention), Array(Self.freshEpoch().utf8),
             ])
@@ -215,11 +220,11 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         }
     }
 
-    /// `EVAL script 2 position stream arguments…` for `topic`'s two keys.
-    private func script(_ source: String, _ topic: String, _ arguments: [[UInt8]]) -> RedisCommand {
-        var command = RedisCommand(argumentCount: 5 + arguments.count, reservingCapacity: 1024 + arguments.reduce(0) { $0 + $1.count })
-        command.append(argument: "EVAL".utf8)
-        command.append(argument: source.utf8)
+    /// `EVALSHA digest 2 position stream arguments…` for `topic`'s two keys.
+    private func script(_ digest: [UInt8], _ topic: String, _ arguments: [[UInt8]]) -> RedisCommand {
+        var command = RedisCommand(argumentCount: 5 + arguments.count, reservingCapacity: 160 + 2 * topic.utf8.count + arguments.reduce(0) { $0 + $1.count })
+        command.append(argument: "EVALSHA".utf8)
+        command.append(argument: digest)
         command.append(argument: "2".utf8)
         command.append(argument: channelPrefix + "history:{".utf8 + topic.utf8 + "}".utf8)
         command.append(argument: channelPrefix + "stream:{".utf8 + topic.utf8 + "}".utf8)
@@ -247,14 +252,32 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         let publisher = RedisLink(loop: inbox.loop, url: url, name: "publish", configuration: configuration)
         let subscriber = RedisLink(loop: inbox.loop, url: url, name: "subscribe", configuration: configuration)
         publisher.onReady = { [unowned self] in
+            // Ahead of every script run on this connection (Redis may
+            // have restarted without them).
+            scriptsLoading = false
+            scriptsRefused = false
+            loadScripts()
             linkChanged()
             for topic in kept.waitingTopics { sendReads(of: topic) }
         }
         publisher.onLost = { [unowned self] in linkChanged() }
         publisher.onReply = { [unowned self] kind, size, reply in
-            if kind == .history {
-                if let again = kept.answered(reply) { requestRead(again) }
-            } else {
+            switch kind {
+            case .history:
+                // Scripts flushed from Redis's cache (SCRIPT FLUSH): loaded
+                // again ahead of what is sent next; a publish fails, a read
+                // goes again (as after a lost connection).
+                let reload = Self.isNoScript(reply) && !scriptsRefused
+                if reload { loadScripts() }
+                if let again = kept.answered(reload ? nil : reply) { requestRead(again) }
+            case .script:
+                scriptsLoading = false
+                if let reply, reply.pointee.type == REDIS_REPLY_ERROR, !scriptsRefused {
+                    scriptsRefused = true
+                    let message = reply.pointee.str.map { String(cString: $0) } ?? "error"
+                    logger.error("redis: SCRIPT LOAD refused: publishes and reads on history topics fail", metadata: ["url": "\(url)", "reply": "\(message)"])
+                }
+            default:
                 publishAnswered(size: size, reply)
             }
         }
@@ -291,6 +314,20 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         inbox = nil
         guard let publisher else { return completion() }
         publisher.stop(gracePeriod: gracePeriod, then: completion)
+    }
+
+    /// `SCRIPT LOAD`s both history scripts on the publishing connection
+    /// (once while a load is on its way).
+    private func loadScripts() {
+        guard !scriptsLoading, let publisher else { return }
+        for source in RedisHistoryScripts.all where publisher.send(RedisCommand("SCRIPT", "LOAD", source), kind: .script) {
+            scriptsLoading = true
+        }
+    }
+
+    private static func isNoScript(_ reply: UnsafeMutablePointer<redisReply>?) -> Bool {
+        guard let reply, reply.pointee.type == REDIS_REPLY_ERROR, let text = reply.pointee.str else { return false }
+        return strncmp(text, "NOSCRIPT", 8) == 0
     }
 
     private func linkChanged() {

@@ -1,3 +1,5 @@
+import SwitchboardWire
+
 /// The two Lua scripts behind `RedisBackplane`'s history. Each runs
 /// atomically in Redis, so one script both numbers a message and
 /// publishes it: every node sees one order.
@@ -15,6 +17,22 @@
 /// A kept message goes out on the topic's channel as byte 2, the epoch,
 /// `:`, the offset in decimal, `:`, the JSON (see `BackplaneEnvelope`).
 enum RedisHistoryScripts {
+    /// Both scripts, loaded (`SCRIPT LOAD`) first on every publishing
+    /// connection, then run by digest (`EVALSHA`): each publish then sends
+    /// 40 hex digits where the script's text was ~900 bytes.
+    static let all = [publish, read]
+
+    /// The hex SHA-1 Redis names `script` by.
+    static func digest(_ script: String) -> [UInt8] {
+        Array(SHA1.hash(script.utf8).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined().utf8)
+    }
+
+    static let publishDigest = digest(publish)
+    static let readDigest = digest(read)
+
     /// KEYS: position, stream. ARGV: json, maxMessages, retention ms,
     /// positionRetention ms, channel, a fresh epoch. Returns {epoch, offset}.
     static let publish = """

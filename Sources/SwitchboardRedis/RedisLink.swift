@@ -23,6 +23,8 @@ final class RedisLink {
         case subscription = 3
         /// A history script (`RedisHistoryScripts`); answered in order.
         case history = 4
+        /// `SCRIPT LOAD` of a history script.
+        case script = 5
     }
 
     let loop: EventLoop

@@ -227,6 +227,25 @@ struct RedisHistoryTests {
         }
     }
 
+    @Test("Redis forgets the scripts (SCRIPT FLUSH): the publish that meets that fails visibly, the scripts are loaded again, a read goes again")
+    func scriptsFlushed() async throws {
+        let redis = try RedisServerProcess()
+        let a = try HistoryNode(redis: redis)
+        defer { a.stop() }
+        #expect(await eventually { a.backplane.isConnected })
+        let first = try await a.server.pubsub.publishKept("h.f", json: "1")
+        #expect(first.offset == 1)
+        _ = try redis.call("SCRIPT", "FLUSH")
+        await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.f", json: "2") }
+        #expect(try await a.server.pubsub.publishKept("h.f", json: "3").offset == 2)
+        // A node that does not follow the topic reads it for a subscriber.
+        _ = try redis.call("SCRIPT", "FLUSH")
+        let client = try Client(a)
+        let ack = try client.subscribe("h.f", since: (first.epoch, 0))
+        #expect(ack["recovered"] as? Bool == true && ack["offset"] as? Int == 2)
+        #expect(try client.offsets(2) == [1, 2])
+    }
+
     @Test("While Redis is down a client's publish on a history topic gets error unavailable; the connection stays")
     func publishesFailVisibly() async throws {
         let redis = try RedisServerProcess()

@@ -1,11 +1,12 @@
 internal import CSwitchboardSHA1
 
-/// SHA-1 (RFC 3174; FIPS 180-4 §6.1), for `Sec-WebSocket-Accept` (RFC 6455 §4.2.2) only.
+/// SHA-1 (RFC 3174; FIPS 180-4 §6.1), for `Sec-WebSocket-Accept` (RFC 6455 §4.2.2) and the
+/// names Redis gives its scripts (`EVALSHA`): digests that name, never protect.
 ///
 /// One small digest per handshake does not justify linking a crypto library. SHA-1 is broken
-/// for collision resistance, which the handshake does not rely on: the accept value only
-/// proves the server understood the WebSocket request. Do not use this for anything else.
-struct SHA1: Sendable {
+/// for collision resistance, which neither use relies on: the accept value only proves the
+/// server understood the WebSocket request. Do not use this for anything that must resist forgery.
+package struct SHA1: Sendable {
     /// The digest size in bytes.
     static let digestSize = 20
     /// The block size in bytes.
@@ -62,7 +63,7 @@ struct SHA1: Sendable {
     }
 
     /// The digest of `bytes`.
-    static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    package static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         var sha = SHA1()
         sha.update(bytes)
         return sha.finalize()
