@@ -51,18 +51,12 @@ private final class ScriptedBackplane: HistoryBackplane {
         let stream = KeptStream(
             position: StreamPosition(epoch: epoch, offset: top),
             messages: first > top ? [] : (first...top).map { HistoryMessage(offset: $0, json: String($0)) })
-        answered.withLock { $0 += 1 }
         onLoop { _ in read.completion(stream) }
         return read.after
     }
 
     func readCount(_ topic: String = "h.t") -> Int { reads.withLock { $0.count { $0.topic == topic } } }
-    /// Reads answered (the test resets it per topic).
-    var answeredCount: Int {
-        get { answered.withLock { $0 } }
-        set { answered.withLock { $0 = newValue } }
-    }
-    private let answered = Locked(0)
+
 }
 
 @Suite("A history mirror's order of events")
@@ -149,6 +143,25 @@ struct MirrorOrderTests {
         #expect(try offsets(second, 2) == [6, 7])
     }
 
+    @Test("A read answered after the node stopped following the topic does not count: the mirror stays unread, and following again reads afresh")
+    func readAnsweredAfterUnfollowing() throws {
+        let (server, backplane, first, port) = try start()
+        defer {
+            first.socket.close()
+            try? server.stop()
+        }
+        try first.send(text: "unsub h.t")
+        #expect(try first.receiveNonPing().text == "unsubscribed")
+        #expect(try backplane.answerRead(epoch: epoch, top: 5) == nil)  // the read its subscribing set off
+        #expect(server.pubsub.position(of: "h.t") == nil)
+        let second = try subscriber(server, port, backplane)
+        defer { second.socket.close() }
+        backplane.handOver("h.t", epoch: epoch, 8...8)
+        #expect(try backplane.answerRead(epoch: epoch, top: 8) == nil)
+        backplane.handOver("h.t", epoch: epoch, 9...9)
+        #expect(try offsets(second, 2) == [8, 9])
+    }
+
     @Test("Random orders of publishes, live messages, reads, lost links and a client subscribing: each subscriber gets every message once, in order, from where it began")
     func randomOrders() throws {
         let (server, backplane, first, port) = try start()
@@ -171,19 +184,27 @@ struct MirrorOrderTests {
             }
             var published: UInt64 = 0
             var inFlight: [UInt64] = []
-            /// Where the subscription began: after the first read's top, or
-            /// at the first message handed over before that read's answer.
-            var start: UInt64?
+            // Where the subscription begins: at the first message handed
+            // over (Redis sends only what was published after the node's
+            // SUBSCRIBE), unless the link was lost before one arrived after
+            // the first read; then after that read's top.
+            var firstArrival: UInt64?
+            var arrivedBeforeFirstRead = false
+            var lostBeforeFirstArrival = false
+            var firstTop: UInt64?
             var log: [String] = []
             func handOver(_ count: Int) {
                 guard count > 0 else { return }
-                if start == nil, backplane.answeredCount == 0 { start = inFlight[0] }
+                if firstArrival == nil {
+                    firstArrival = inFlight[0]
+                    arrivedBeforeFirstRead = firstTop == nil
+                }
                 backplane.handOver(topic, epoch: epoch, inFlight[0]...inFlight[count - 1])
                 log.append("hand over \(inFlight[0])...\(inFlight[count - 1])")
                 inFlight.removeFirst(count)
             }
             func answerRead() throws {
-                if start == nil, backplane.answeredCount == 0 { start = published + 1 }
+                if firstTop == nil { firstTop = published }
                 let after = try backplane.answerRead(topic, epoch: epoch, top: published)
                 log.append("read after \(after.map(String.init) ?? "nil") -> top \(published)")
             }
@@ -195,6 +216,7 @@ struct MirrorOrderTests {
                 case 4...5: handOver(Int(random.below(UInt64(inFlight.count) + 1)))
                 case 6...7: if backplane.readCount(topic) > 0 { try answerRead() }
                 case 8:
+                    if firstArrival == nil { lostBeforeFirstArrival = true }
                     log.append("link lost with \(inFlight.count) in flight")
                     inFlight = []
                     backplane.linkLost()
@@ -214,7 +236,8 @@ struct MirrorOrderTests {
             inFlight.append(published)
             handOver(inFlight.count)
             while backplane.readCount(topic) > 0 { try answerRead() }
-            let begin = try #require(start)
+            let afterFirstRead = try #require(firstTop) + 1
+            let begin = firstArrival.map { arrivedBeforeFirstRead || !lostBeforeFirstArrival ? min($0, afterFirstRead) : afterFirstRead } ?? afterFirstRead
             var got: [Int] = []
             while got.last.map({ $0 < Int(published) }) ?? true {
                 let frame = try #require(JSONSerialization.jsonObject(with: Data(socket.receiveNonPing().payload)) as? [String: Any])
@@ -234,7 +257,6 @@ struct MirrorOrderTests {
                 }
                 #expect(messages == Array(first..<Int(published) + 1), "seed \(seed), client at \(position): \(log)")
             }
-            backplane.answeredCount = 0
         }
     }
 }

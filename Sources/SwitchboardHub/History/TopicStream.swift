@@ -83,6 +83,9 @@ package struct TopicStream<Entry: Sendable>: Sendable {
     /// can bring messages the backplane has not handed over yet; those go
     /// out when they arrive. Unused by a node's own streams.
     package var deliveredThrough: UInt64 = 0
+    /// A mirror's first read found nothing arrived yet: the first message
+    /// that arrives sets `deliveredThrough` (its subscribers began there).
+    package var awaitsFirstArrival = false
 
     package init(epoch: UInt64, now: UInt64) {
         self.epoch = epoch

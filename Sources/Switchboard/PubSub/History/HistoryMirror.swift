@@ -8,69 +8,92 @@ import Synchronization
 /// holds what waits for a read: the subscribers to answer and the
 /// messages that arrived meanwhile.
 ///
-/// Locking: `waits` is only taken while the topic's history shard lock is
+/// Locking: its state is only taken while the topic's history shard lock is
 /// held (history shard, then this), and the backplane is only called with
 /// neither held.
 final class HistoryMirror: Sendable {
     let backplane: any HistoryBackplane
-    private let waits = Locked<[String: MirrorWait]>([:])
+    private let state = Locked(State())
+
+    private struct State {
+        var waits: [String: MirrorWait] = [:]
+        /// Numbers reads, so the answer of one made before the topic was
+        /// dropped (`forget`) is known for what it is.
+        var lastRead: UInt64 = 0
+
+        /// Marks a read of `topic` as under way; its number if one must
+        /// be started (none was under way).
+        mutating func startReading(_ topic: String) -> UInt64? {
+            var wait = waits[topic] ?? MirrorWait()
+            guard wait.read == nil else { return nil }
+            lastRead += 1
+            wait.read = lastRead
+            waits[topic] = wait
+            return lastRead
+        }
+    }
 
     init(backplane: any HistoryBackplane) {
         self.backplane = backplane
     }
 
-    /// Notes a subscriber to answer once `topic` is read; true when a read
-    /// must be started (none is under way).
-    func wait(_ topic: String, subscriber: PendingSubscriber) -> Bool {
-        waits.withLock { waits in
-            waits[topic, default: MirrorWait()].subscribers.append(subscriber)
-            return waits[topic]!.startReading()
+    /// Notes a subscriber to answer once `topic` is read; the number of a
+    /// read to start, nil when one is under way.
+    func wait(_ topic: String, subscriber: PendingSubscriber) -> UInt64? {
+        state.withLock { state in
+            state.waits[topic, default: MirrorWait()].subscribers.append(subscriber)
+            return state.startReading(topic)
         }
     }
 
-    /// Keeps a message that arrived while `topic` is being read; true when
-    /// a read must be started.
-    func buffer(_ topic: String, point: StreamPoint, json: String) -> Bool {
-        waits.withLock { waits in
-            waits[topic, default: MirrorWait()].buffered.append((point, json))
-            return waits[topic]!.startReading()
+    /// Keeps a message that arrived while `topic` is being read; the
+    /// number of a read to start, nil when one is under way.
+    func buffer(_ topic: String, point: StreamPoint, json: String) -> UInt64? {
+        state.withLock { state in
+            state.waits[topic, default: MirrorWait()].buffered.append((point, json))
+            return state.startReading(topic)
         }
     }
 
-    /// True when a read of `topic` must be started (none is under way).
-    func needsRead(_ topic: String) -> Bool {
-        waits.withLock { waits in waits[topic, default: MirrorWait()].startReading() }
+    /// The number of a read of `topic` to start, nil when one is under way.
+    func needsRead(_ topic: String) -> UInt64? {
+        state.withLock { $0.startReading(topic) }
     }
 
     /// A read of `topic` under way may not cover what the backplane missed
     /// after it was sent: it is to be followed by another. True if a read
     /// is under way.
     func markStale(_ topic: String) -> Bool {
-        waits.withLock { waits in
-            guard waits[topic]?.reading == true else { return false }
-            waits[topic]!.stale = true
+        state.withLock { state in
+            guard state.waits[topic]?.read != nil else { return false }
+            state.waits[topic]!.stale = true
             return true
         }
     }
 
-    /// What waited for the read of `topic` that just finished.
-    func finishReading(_ topic: String) -> MirrorWait {
-        waits.withLock { $0.removeValue(forKey: topic) ?? MirrorWait() }
+    /// What waited for read number `read` of `topic`, which just finished;
+    /// nil when that read no longer counts (the topic was dropped since).
+    func finishReading(_ topic: String, read: UInt64) -> MirrorWait? {
+        state.withLock { state in
+            guard state.waits[topic]?.read == read else { return nil }
+            return state.waits.removeValue(forKey: topic)
+        }
+    }
+
+    /// The node follows `topic` no more: a read under way no longer counts,
+    /// and what waited for it is dropped (its subscribers left).
+    func forget(_ topic: String) {
+        _ = state.withLock { $0.waits.removeValue(forKey: topic) }
     }
 }
 
 struct MirrorWait {
     var subscribers: [PendingSubscriber] = []
     var buffered: [(point: StreamPoint, json: String)] = []
-    var reading = false
+    /// The number of the read under way.
+    var read: UInt64?
     /// The backplane was interrupted while the read was under way.
     var stale = false
-
-    /// Marks a read as under way; true if it was not.
-    mutating func startReading() -> Bool {
-        defer { reading = true }
-        return !reading
-    }
 }
 
 /// A client's subscribe to a history topic whose mirror is being read.

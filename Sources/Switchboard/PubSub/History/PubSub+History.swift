@@ -130,7 +130,7 @@ extension PubSub {
     ) -> Bool {
         guard let history, let limits = history.limits(for: topic) else { return false }
         let mirror = self.mirror
-        var startsRead = false
+        var startsRead: UInt64?
         let outcome: KeptSubscription? = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
             if !stream.isLive, let mirror {
                 // A mirror not read yet: subscribed now (so the node follows
@@ -145,7 +145,7 @@ extension PubSub {
             return Self.subscribe(connection, topic, since: since, maxReplayBytes: maxReplayBytes, in: stream)
         }
         if let outcome { respond(outcome) }
-        if startsRead { readMirror(topic, after: nil) }
+        if let startsRead { readMirror(topic, after: nil, read: startsRead) }
         return true
     }
 

@@ -14,10 +14,16 @@ extension PubSub {
             return
         }
         let point = StreamPoint(position)
-        let needsRead: (after: UInt64?, start: Bool)? = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+        let needsRead: (after: UInt64?, read: UInt64?)? = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
             if !stream.isLive {
                 // Being read (kept for after the read), or not followed.
                 return hub.subscriberCount(of: topic) > 0 ? (nil, mirror.buffer(topic, point: point, json: json)) : nil
+            }
+            if stream.awaitsFirstArrival, point.epoch == stream.epoch {
+                // The first message since the first read: the subscribers
+                // that were live get it and every one after it.
+                stream.awaitsFirstArrival = false
+                if point.offset <= stream.top { stream.deliveredThrough = max(point.offset, 1) - 1 }
             }
             if point.epoch == stream.epoch, point.offset <= stream.top {
                 // Read before it arrived. It came after this node subscribed
@@ -35,7 +41,7 @@ extension PubSub {
             appendKept(&stream, topic, point, json, limits)
             return nil
         }
-        if let needsRead, needsRead.start { readMirror(topic, after: needsRead.after) }
+        if let needsRead, let read = needsRead.read { readMirror(topic, after: needsRead.after, read: read) }
     }
 
     /// Keeps a message the mirror did not have and delivers it; under the
@@ -61,11 +67,11 @@ extension PubSub {
     }
 
     /// Asks the backplane for `topic`'s stream (after `after`, or all it
-    /// keeps); never with a lock held.
-    func readMirror(_ topic: String, after: UInt64?) {
+    /// keeps) in read number `read`; never with a lock held.
+    func readMirror(_ topic: String, after: UInt64?, read number: UInt64) {
         guard let history, let mirror, let limits = history.keptLimits(for: topic) else { return }
         mirror.backplane.readKept(topic, after: after, limits: limits) { [weak self] read in
-            self?.applyRead(topic, read)
+            self?.applyRead(topic, number, read)
         }
     }
 
@@ -73,11 +79,12 @@ extension PubSub {
     /// subscribers up (the same epoch, nothing missing) or tells them
     /// `reset`; applies what arrived meanwhile; answers the subscribers
     /// that waited.
-    private func applyRead(_ topic: String, _ read: KeptStream?) {
+    private func applyRead(_ topic: String, _ number: UInt64, _ read: KeptStream?) {
         guard let history, let mirror, let limits = history.limits(for: topic) else { return }
-        var readAgain: UInt64?
+        var readAgain: (after: UInt64, read: UInt64)?
         history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
-            let waited = mirror.finishReading(topic)
+            // Made before the node stopped following the topic: it no longer counts.
+            guard let waited = mirror.finishReading(topic, read: number) else { return }
             guard let read else { return Self.answer(waited.subscribers, topic) { _ in .unavailable } }
             let point = StreamPoint(read.position)
             let missing = read.messages.filter { $0.offset > stream.top }
@@ -86,6 +93,7 @@ extension PubSub {
                 // first what an earlier read brought and the backplane
                 // will not hand over now (the link dropped, or it skipped them).
                 deliverHeld(&stream, topic, through: stream.top)
+                stream.awaitsFirstArrival = false
                 for message in missing { appendKept(&stream, topic, StreamPoint(epoch: point.epoch, offset: message.offset), message.json, limits) }
             } else {
                 // First read (epoch 0), or a stream that cannot be continued.
@@ -102,11 +110,11 @@ extension PubSub {
                 } else {
                     // The subscribers live already (a handler's own
                     // subscription; those waiting for an answer skip it
-                    // all) get every message from the first that arrived
-                    // before the read: each came after this node subscribed,
-                    // the ones its link lost on the way included. Later ones
-                    // go out as they arrive. With none arrived, what the read
-                    // holds came before, or with, the subscribing.
+                    // all) get every message from the first that arrives:
+                    // each came after this node subscribed upstream, the
+                    // ones its link lost on the way included. Arrived
+                    // before the read, they go out now; otherwise the first
+                    // to arrive sets where they begin.
                     let top = stream.top
                     let arrived = waited.buffered.lazy.filter { $0.point.epoch == point.epoch && $0.point.offset <= top }.map(\.point.offset)
                     if let first = arrived.min(), let last = arrived.max() {
@@ -114,6 +122,7 @@ extension PubSub {
                         deliverHeld(&stream, topic, through: last)
                     } else {
                         stream.deliveredThrough = stream.top
+                        stream.awaitsFirstArrival = true
                     }
                 }
             }
@@ -121,8 +130,9 @@ extension PubSub {
             // have missed what came after it.
             func readOnceMore() {
                 stream.isLive = false
-                readAgain = stream.top
-                _ = mirror.needsRead(topic)
+                // A lost link ends the wait for a first arrival: what it lost stays before the subscribers' time.
+                stream.awaitsFirstArrival = false
+                readAgain = mirror.needsRead(topic).map { (stream.top, $0) }
                 for subscriber in waited.subscribers { _ = mirror.wait(topic, subscriber: subscriber) }
             }
             for (buffered, json) in waited.buffered where buffered.epoch == stream.epoch && buffered.offset > stream.top {
@@ -136,7 +146,7 @@ extension PubSub {
                 Self.outcome(since: subscriber.since, maxReplayBytes: subscriber.maxReplayBytes, in: current)
             }
         }
-        if let readAgain { readMirror(topic, after: readAgain) }
+        if let readAgain { readMirror(topic, after: readAgain.after, read: readAgain.read) }
     }
 
     /// Answers subscribers that waited, each on its connection's loop, in
@@ -171,7 +181,7 @@ extension PubSub {
     /// read again from where it stands.
     func keptStreamsInterrupted() {
         guard let history, mirror != nil else { return }
-        var reads: [(String, UInt64)] = []
+        var reads: [(topic: String, after: UInt64, read: UInt64)] = []
         _ = history.store.forEachStream(now: HistoryKeeper.now()) { topic, stream in
             guard stream.isLive else {
                 // A read under way may predate the interruption: another follows it.
@@ -179,10 +189,11 @@ extension PubSub {
                 return false
             }
             stream.isLive = false
-            if hub.subscriberCount(of: topic) > 0, mirror!.needsRead(topic) { reads.append((topic, stream.top)) }
+            stream.awaitsFirstArrival = false
+            if hub.subscriberCount(of: topic) > 0, let read = mirror!.needsRead(topic) { reads.append((topic, stream.top, read)) }
             return false
         }
-        for (topic, top) in reads { readMirror(topic, after: top) }
+        for read in reads { readMirror(read.topic, after: read.after, read: read.read) }
     }
 
     /// The node's first subscriber of `topic` arrived: the mirror is read
@@ -191,10 +202,10 @@ extension PubSub {
     /// caught up like any other. On the backplane's loop.
     func mirrorFollowed(_ topic: String) {
         guard let history, let mirror, let limits = history.limits(for: topic) else { return }
-        let startsRead = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
-            !stream.isLive && hub.subscriberCount(of: topic) > 0 && mirror.needsRead(topic)
+        let read = history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
+            !stream.isLive && hub.subscriberCount(of: topic) > 0 ? mirror.needsRead(topic) : nil
         }
-        if startsRead { readMirror(topic, after: nil) }
+        if let read { readMirror(topic, after: nil, read: read) }
     }
 
     /// The node's last subscriber of `topic` left: the backplane stops
@@ -202,11 +213,14 @@ extension PubSub {
     /// afresh: what was published meanwhile is history to the new
     /// subscribers, not live messages (a catch-up would hand it to them).
     func mirrorUnfollowed(_ topic: String) {
-        guard let history, let limits = history.limits(for: topic) else { return }
+        guard let history, let mirror, let limits = history.limits(for: topic) else { return }
         history.store.withStream(topic, limits: limits, now: HistoryKeeper.now()) { stream in
             guard hub.subscriberCount(of: topic) == 0 else { return }
             stream = TopicStream(epoch: 0, now: HistoryKeeper.now())
             stream.isLive = false
+            // A read under way answers for the old follow, and what arrived
+            // for it is from then.
+            mirror.forget(topic)
         }
     }
 }
