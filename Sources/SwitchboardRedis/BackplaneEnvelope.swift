@@ -67,20 +67,29 @@ enum KeptEnvelope {
         var json: String
     }
 
+    /// `nil` for anything the publish script does not write: an epoch
+    /// that is not 16 hex digits, an offset of 0 or past `Int64.max` (a
+    /// stream's offsets are counted in Redis's 64-bit signed integers).
     static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
-        guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":") else { return nil }
+        guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":"),
+              message[1..<17].allSatisfy({ isHexDigit($0) })
+        else { return nil }
         var offset: UInt64 = 0
         var index = 18
         while index < message.count, message[index] != UInt8(ascii: ":") {
             let digit = message[index] &- UInt8(ascii: "0")
-            guard digit < 10, offset < UInt64.max / 10 else { return nil }
+            guard digit < 10, offset <= (UInt64(Int64.max) - UInt64(digit)) / 10 else { return nil }
             offset = offset * 10 + UInt64(digit)
             index += 1
         }
-        guard index > 18, index < message.count else { return nil }
+        guard index > 18, index < message.count, offset > 0 else { return nil }
         return Decoded(
             epoch: String(decoding: message[1..<17], as: UTF8.self),
             offset: offset,
             json: String(decoding: message[(index + 1)...], as: UTF8.self))
     }
+}
+
+private func isHexDigit(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
 }

@@ -23,8 +23,36 @@ final class KeptRequests {
     private var sent: [Sent] = []
     private var answeredCount = 0
     /// Topics whose SUBSCRIBE Redis confirmed on the current subscriber
-    /// connection: a read sent now cannot miss what comes next.
-    var confirmed: Set<String> = []
+    /// connection, with no (UN)SUBSCRIBE sent since: a read sent now
+    /// cannot miss what comes next.
+    private(set) var confirmed: Set<String> = []
+    /// (UN)SUBSCRIBE commands sent for each topic and not yet answered.
+    private var subscriptionsInFlight: [String: Int] = [:]
+
+    /// A SUBSCRIBE or UNSUBSCRIBE of `topic` was sent: until it is
+    /// answered, what is confirmed may be undone (unfollowed, then
+    /// followed again, a read could run before the new SUBSCRIBE).
+    func sentSubscription(_ topic: String) {
+        subscriptionsInFlight[topic, default: 0] += 1
+        confirmed.remove(topic)
+    }
+
+    /// Redis answered a SUBSCRIBE (`subscribed`) or UNSUBSCRIBE of
+    /// `topic`; true when that confirms the subscription (the last command
+    /// sent for it was this SUBSCRIBE): its reads may go.
+    func subscriptionAnswered(_ topic: String, subscribed: Bool) -> Bool {
+        let left = max(subscriptionsInFlight[topic, default: 0] - 1, 0)
+        subscriptionsInFlight[topic] = left == 0 ? nil : left
+        guard subscribed, left == 0 else { return false }
+        confirmed.insert(topic)
+        return true
+    }
+
+    /// The subscriber connection is new or gone: nothing is subscribed.
+    func subscriptionsReset() {
+        confirmed = []
+        subscriptionsInFlight = [:]
+    }
     /// Reads waiting for a confirmation or for the publishing connection.
     private var waiting: [String: [Read]] = [:]
 
@@ -78,15 +106,19 @@ final class KeptRequests {
         return StreamPosition(epoch: epoch, offset: UInt64(offset.pointee.integer))
     }
 
-    /// `{epoch, top, offset, json, ...}` from the read script.
+    /// `{epoch, top, offset, json, ...}` from the read script; nil for
+    /// anything else (offsets out of order, past the top, 0, or past
+    /// `Int64.max`: what a tampered stream could hold).
     static func stream(_ reply: UnsafeMutablePointer<redisReply>) -> KeptStream? {
         guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements >= 2, reply.pointee.elements % 2 == 0,
               let elements = reply.pointee.element,
-              let epoch = string(elements[0]), let top = string(elements[1]).flatMap({ UInt64($0) })
+              let epoch = string(elements[0]), let top = string(elements[1]).flatMap({ UInt64($0) }), top <= UInt64(Int64.max)
         else { return nil }
         var messages: [HistoryMessage] = []
         for index in stride(from: 2, to: reply.pointee.elements, by: 2) {
-            guard let offset = string(elements[index]).flatMap({ UInt64($0) }), let json = string(elements[index + 1]) else { return nil }
+            guard let offset = string(elements[index]).flatMap({ UInt64($0) }), offset > (messages.last?.offset ?? 0), offset <= top,
+                  let json = string(elements[index + 1])
+            else { return nil }
             messages.append(HistoryMessage(offset: offset, json: json))
         }
         return KeptStream(position: StreamPosition(epoch: epoch, offset: top), messages: messages)

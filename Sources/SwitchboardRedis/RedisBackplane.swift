@@ -283,12 +283,13 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         }
         subscriber.onReady = { [unowned self] in
             upstream = []
+            kept.subscriptionsReset()
             resubscribe()
             linkChanged()
         }
         subscriber.onLost = { [unowned self] in
             upstream = []
-            kept.confirmed = []
+            kept.subscriptionsReset()
             linkChanged()
             // History messages published meanwhile never reach this node:
             // it reads its streams again once subscribed again.
@@ -307,7 +308,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         connected.store(false, ordering: .relaxed)
         upstream = []
         wanted = []
-        kept.confirmed = []
+        kept.subscriptionsReset()
         kept.dropAllReads()
         // The inbox leads back to the server, which holds this backplane:
         // let go of it so a stopped server can be freed.
@@ -422,10 +423,12 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         if interested, !upstream.contains(topic) {
             if subscriber.send(RedisCommand(argumentCount: 2).with("SUBSCRIBE", channel(topic)), kind: .subscription) {
                 upstream.insert(topic)
+                kept.sentSubscription(topic)
             }
         } else if !interested, upstream.contains(topic) {
             if subscriber.send(RedisCommand(argumentCount: 2).with("UNSUBSCRIBE", channel(topic)), kind: .subscription) {
                 upstream.remove(topic)
+                kept.sentSubscription(topic)
             }
         }
     }
@@ -441,7 +444,10 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
             var command = RedisCommand(argumentCount: 1 + batch.count)
             command.append(argument: "SUBSCRIBE".utf8)
             for topic in batch { command.append(argument: channel(topic)) }
-            if subscriber.send(command, kind: .subscription) { upstream.formUnion(batch) }
+            if subscriber.send(command, kind: .subscription) {
+                upstream.formUnion(batch)
+                for topic in batch { kept.sentSubscription(topic) }
+            }
         }
     }
 
@@ -461,12 +467,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         let kindBytes = UnsafeRawBufferPointer(start: kind.pointee.str, count: kind.pointee.len)
         if kindBytes.elementsEqual("subscribe".utf8) || kindBytes.elementsEqual("unsubscribe".utf8) {
             let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
-            if kindBytes.count == 9 {
-                kept.confirmed.insert(topic)
-                sendReads(of: topic)
-            } else {
-                kept.confirmed.remove(topic)
-            }
+            if kept.subscriptionAnswered(topic, subscribed: kindBytes.count == 9) { sendReads(of: topic) }
             return
         }
         guard kindBytes.elementsEqual("message".utf8), data.pointee.type == REDIS_REPLY_STRING else { return }

@@ -1,3 +1,5 @@
+import CHiredis
+import Switchboard
 import Testing
 @testable import SwitchboardRedis
 
@@ -54,5 +56,72 @@ struct RedisWireTests {
         for _ in 0..<5 { _ = backoff.nextDelay() }
         backoff.reset()
         #expect(backoff.nextDelay { $0.upperBound } == 100)
+    }
+
+    @Test func keptEnvelopesOnlyAsThePublishScriptWritesThem() {
+        func decode(_ text: String) -> KeptEnvelope.Decoded? {
+            Array(text.utf8).withUnsafeBytes { KeptEnvelope.decode($0) }
+        }
+        let good = decode("\u{2}00000000000000e1:42:{\"a\":1}")
+        #expect(good?.epoch == "00000000000000e1" && good?.offset == 42 && good?.json == #"{"a":1}"#)
+        #expect(decode("\u{2}00000000000000e1:9223372036854775807:1")?.offset == UInt64(Int64.max))
+        for bad in [
+            "\u{2}00000000000000e1:0:1",  // offsets begin at 1
+            "\u{2}00000000000000e1:9223372036854775808:1",  // past Int64.max
+            "\u{2}00000000000000e1:99999999999999999999999:1",
+            "\u{2}0000000000000xe1:4:1",  // not hex
+            "\u{2}00000000000000e1:4",  // no JSON part
+            "\u{2}00000000000000e1::1",
+            "\u{1}00000000000000e1:4:1",
+        ] {
+            #expect(decode(bad) == nil, "\(bad)")
+        }
+    }
+
+    /// The read script's reply as hiredis parses it from `resp`.
+    private func streamReply(_ resp: String) -> KeptStream?? {
+        let reader = redisReaderCreate()!
+        defer { redisReaderFree(reader) }
+        _ = resp.withCString { redisReaderFeed(reader, $0, resp.utf8.count) }
+        var reply: UnsafeMutableRawPointer?
+        guard redisReaderGetReply(reader, &reply) == REDIS_OK, let reply else { return nil }
+        defer { freeReplyObject(reply) }
+        return .some(KeptRequests.stream(reply.assumingMemoryBound(to: redisReply.self)))
+    }
+
+    @Test func streamReadsOnlyWithOffsetsInOrderUpToTheTop() {
+        func reply(top: String, _ offsets: [String]) -> String {
+            let items = ["00000000000000e1", top] + offsets.flatMap { [$0, "1"] }
+            return "*\(items.count)\r\n" + items.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+        }
+        let read = streamReply(reply(top: "7", ["5", "6", "7"]))
+        #expect(read??.position.offset == 7 && read??.messages.map(\.offset) == [5, 6, 7])
+        #expect(streamReply(reply(top: "7", []))??.messages.isEmpty == true)
+        for (top, offsets) in [("7", ["6", "5"]), ("7", ["5", "5"]), ("7", ["8"]), ("7", ["0"]), ("9223372036854775808", ["1"]), ("x", [])] {
+            let parsed = streamReply(reply(top: top, offsets))
+            #expect(parsed != nil && parsed! == nil, "top \(top), \(offsets)")
+        }
+    }
+
+    @Test func aReadWaitsForTheLastSubscriptionCommandOfItsTopic() {
+        let kept = KeptRequests()
+        kept.sentSubscription("t")
+        #expect(kept.subscriptionAnswered("t", subscribed: true))
+        // Unfollowed, then followed again before Redis answered either.
+        kept.sentSubscription("t")
+        kept.sentSubscription("t")
+        #expect(!kept.confirmed.contains("t"))
+        #expect(!kept.subscriptionAnswered("t", subscribed: false))
+        #expect(!kept.confirmed.contains("t"))
+        #expect(kept.subscriptionAnswered("t", subscribed: true))
+        #expect(kept.confirmed.contains("t"))
+        // A SUBSCRIBE answered while an UNSUBSCRIBE sent after it is on its way.
+        kept.sentSubscription("u")
+        kept.sentSubscription("u")
+        #expect(!kept.subscriptionAnswered("u", subscribed: true))
+        #expect(!kept.subscriptionAnswered("u", subscribed: false))
+        #expect(!kept.confirmed.contains("u"))
+        kept.subscriptionsReset()
+        #expect(kept.confirmed.isEmpty)
     }
 }
