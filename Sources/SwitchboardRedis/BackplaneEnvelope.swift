@@ -70,10 +70,15 @@ enum KeptEnvelope {
     /// `nil` for anything the publish script does not write: an epoch
     /// that is not 16 hex digits, an offset of 0 or past `Int64.max` (a
     /// stream's offsets are counted in Redis's 64-bit signed integers).
+    /// 16 lowercase hex digits, not all zero: an epoch as a node makes it
+    /// (`RedisBackplane.freshEpoch`).
+    static func isEpoch(_ text: some Collection<UInt8>) -> Bool {
+        text.count == 16 && text.contains { $0 != UInt8(ascii: "0") }
+            && text.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
-        guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":"),
-              message[1..<17].allSatisfy({ isHexDigit($0) })
-        else { return nil }
+        guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":"), isEpoch(message[1..<17]) else { return nil }
         var offset: UInt64 = 0
         var index = 18
         while index < message.count, message[index] != UInt8(ascii: ":") {
@@ -88,8 +93,4 @@ enum KeptEnvelope {
             offset: offset,
             json: String(decoding: message[(index + 1)...], as: UTF8.self))
     }
-}
-
-private func isHexDigit(_ byte: UInt8) -> Bool {
-    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
 }

@@ -78,9 +78,11 @@ final class KeptRequests {
     func didSend(_ request: Sent) { sent.append(request) }
 
     /// The next script's reply (nil when the connection ended first).
-    /// Returns a read to send again: a lost connection is not the read's answer.
-    func answered(_ reply: UnsafeMutablePointer<redisReply>?) -> Read? {
-        guard answeredCount < sent.count else { return nil }
+    /// Returns a read to send again (a lost connection is not the read's
+    /// answer), or a publish's completion with its position (nil: it
+    /// failed), for the caller to count before calling it.
+    func answered(_ reply: UnsafeMutablePointer<redisReply>?) -> (again: Read?, publish: (@Sendable (StreamPosition?) -> Void, StreamPosition?)?) {
+        guard answeredCount < sent.count else { return (nil, nil) }
         let request = sent[answeredCount]
         answeredCount += 1
         if answeredCount == sent.count {
@@ -89,12 +91,11 @@ final class KeptRequests {
         }
         switch request {
         case .publish(let completion):
-            completion(Self.position(reply))
-            return nil
+            return (nil, (completion, Self.position(reply)))
         case .read(let read):
-            guard let reply else { return read }
+            guard let reply else { return (read, nil) }
             read.completion(Self.stream(reply))
-            return nil
+            return (nil, nil)
         }
     }
 
@@ -112,7 +113,8 @@ final class KeptRequests {
     static func stream(_ reply: UnsafeMutablePointer<redisReply>) -> KeptStream? {
         guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements >= 2, reply.pointee.elements % 2 == 0,
               let elements = reply.pointee.element,
-              let epoch = string(elements[0]), let top = string(elements[1]).flatMap({ UInt64($0) }), top <= UInt64(Int64.max)
+              let epoch = string(elements[0]), KeptEnvelope.isEpoch(epoch.utf8),
+              let top = string(elements[1]).flatMap({ UInt64($0) }), top <= UInt64(Int64.max)
         else { return nil }
         var messages: [HistoryMessage] = []
         for index in stride(from: 2, to: reply.pointee.elements, by: 2) {

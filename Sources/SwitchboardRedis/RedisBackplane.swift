@@ -75,9 +75,11 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     private var pendingPublishBytes = 0
     /// A `SCRIPT LOAD` is on its way on the publishing connection.
     private var scriptsLoading = false
-    /// Redis refused a `SCRIPT LOAD` on this connection: not tried again
-    /// until the next one.
-    private var scriptsRefused = false
+    /// A refused `SCRIPT LOAD` was logged on this connection.
+    private var scriptRefusalLogged = false
+    /// Redis named a script by another digest than ours: EVALSHA cannot
+    /// work, and NOSCRIPT is not retried.
+    private var digestsDiffer = false
     /// `droppedPublishes` when publishes began to be dropped, until one
     /// gets through again; nil meanwhile.
     private var outageStart: Int?
@@ -255,7 +257,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
             // Ahead of every script run on this connection (Redis may
             // have restarted without them).
             scriptsLoading = false
-            scriptsRefused = false
+            scriptRefusalLogged = false
             loadScripts()
             linkChanged()
             for topic in kept.waitingTopics { sendReads(of: topic) }
@@ -264,19 +266,21 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         publisher.onReply = { [unowned self] kind, size, reply in
             switch kind {
             case .history:
-                // Scripts flushed from Redis's cache (SCRIPT FLUSH): loaded
-                // again ahead of what is sent next; a publish fails, a read
-                // goes again (as after a lost connection).
-                let reload = Self.isNoScript(reply) && !scriptsRefused
+                // Scripts flushed from Redis's cache (SCRIPT FLUSH, a restart
+                // that loaded data): loaded again ahead of what is sent next;
+                // a publish fails, a read goes again (as after a lost
+                // connection), unless Redis names the scripts otherwise.
+                let reload = Self.isNoScript(reply) && !digestsDiffer
                 if reload { loadScripts() }
-                if let again = kept.answered(reload ? nil : reply) { requestRead(again) }
+                let (again, publish) = kept.answered(reload ? nil : reply)
+                if let (completion, position) = publish {
+                    position == nil ? drop(1) : publishConfirmed()
+                    completion(position)
+                }
+                if let again { requestRead(again) }
             case .script:
                 scriptsLoading = false
-                if let reply, reply.pointee.type == REDIS_REPLY_ERROR, !scriptsRefused {
-                    scriptsRefused = true
-                    let message = reply.pointee.str.map { String(cString: $0) } ?? "error"
-                    logger.error("redis: SCRIPT LOAD refused: publishes and reads on history topics fail", metadata: ["url": "\(url)", "reply": "\(message)"])
-                }
+                scriptLoaded(reply, size: size)
             default:
                 publishAnswered(size: size, reply)
             }
@@ -321,8 +325,27 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     /// (once while a load is on its way).
     private func loadScripts() {
         guard !scriptsLoading, let publisher else { return }
-        for source in RedisHistoryScripts.all where publisher.send(RedisCommand("SCRIPT", "LOAD", source), kind: .script) {
+        for (index, source) in RedisHistoryScripts.all.enumerated()
+        where publisher.send(RedisCommand("SCRIPT", "LOAD", source), kind: .script, size: index) {
             scriptsLoading = true
+        }
+    }
+
+    /// A `SCRIPT LOAD`'s reply for script number `index`. A refusal is
+    /// logged (once per connection; not after a refused login, logged
+    /// already) and not final: the next NOSCRIPT tries again (Redis
+    /// refuses while it loads its data, `LOADING`, or runs a long script,
+    /// `BUSY`). A digest other than this node's ends the retries.
+    private func scriptLoaded(_ reply: UnsafeMutablePointer<redisReply>?, size index: Int) {
+        guard let reply else { return }
+        let text = reply.pointee.str.map { String(cString: $0) } ?? ""
+        if reply.pointee.type == REDIS_REPLY_ERROR {
+            guard !scriptRefusalLogged, !text.hasPrefix("NOAUTH") else { return }
+            scriptRefusalLogged = true
+            logger.warning("redis: SCRIPT LOAD refused; history publishes and reads fail until it works", metadata: ["url": "\(url)", "reply": "\(text)"])
+        } else if RedisHistoryScripts.digests.indices.contains(index), Array(text.utf8) != RedisHistoryScripts.digests[index], !digestsDiffer {
+            digestsDiffer = true
+            logger.error("redis: Redis names a history script by another digest; history publishes and reads fail", metadata: ["url": "\(url)", "digest": "\(text)"])
         }
     }
 
@@ -388,14 +411,18 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     private func publishAnswered(size: Int, _ reply: UnsafeMutablePointer<redisReply>?) {
         pendingPublishBytes -= size
         if let reply, reply.pointee.type == REDIS_REPLY_INTEGER {
-            confirmed.add(1, ordering: .relaxed)
-            if let outageStart {
-                // The first publish through after drops ends the outage.
-                logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
-                self.outageStart = nil
-            }
+            publishConfirmed()
         } else {
             drop(1)
+        }
+    }
+
+    private func publishConfirmed() {
+        confirmed.add(1, ordering: .relaxed)
+        if let outageStart {
+            // The first publish through after drops ends the outage.
+            logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
+            self.outageStart = nil
         }
     }
 

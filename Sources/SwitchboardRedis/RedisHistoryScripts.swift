@@ -30,8 +30,9 @@ enum RedisHistoryScripts {
         }.joined().utf8)
     }
 
-    static let publishDigest = digest(publish)
-    static let readDigest = digest(read)
+    static let digests = all.map(digest)
+    static let publishDigest = digests[0]
+    static let readDigest = digests[1]
 
     /// KEYS: position, stream. ARGV: json, maxMessages, retention ms,
     /// positionRetention ms, channel, a fresh epoch. Returns {epoch, offset}.

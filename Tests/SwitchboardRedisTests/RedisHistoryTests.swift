@@ -15,8 +15,8 @@ private final class HistoryNode: Sendable {
     let port: Int
     let sockets = Locked<[String: WebSocket<String>]>([:])
 
-    init(redis: RedisServerProcess) throws {
-        backplane = try RedisBackplane(url: redis.url, configuration: .init(reconnectDelay: .milliseconds(50) ... .milliseconds(300)))
+    init(redis: RedisServerProcess, url: String? = nil) throws {
+        backplane = try RedisBackplane(url: url ?? redis.url, configuration: .init(reconnectDelay: .milliseconds(50) ... .milliseconds(300)))
         server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, history: TopicHistory(rules: [
             .prefix("h.", HistoryPolicy(maxMessages: 2_000, maxBytes: 1 << 20)),
             .prefix("small.", HistoryPolicy(maxMessages: 10)),
@@ -73,6 +73,15 @@ private final class Client {
             return try #require(frame["offset"] as? Int)
         }
     }
+}
+
+/// SCRIPT LOADs Redis refused (ACL), from its command statistics.
+private func refusedScriptLoads(_ redis: RedisServerProcess) -> Int? {
+    guard case .bulk(let info?) = try? redis.call("INFO", "commandstats"),
+          let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_script|load:") }),
+          let field = line.split(separator: ",").first(where: { $0.hasPrefix("rejected_calls=") })
+    else { return nil }
+    return Int(field.dropFirst("rejected_calls=".count))
 }
 
 private func publish(_ node: HistoryNode, _ topic: String, _ values: ClosedRange<Int>) {
@@ -236,7 +245,9 @@ struct RedisHistoryTests {
         let first = try await a.server.pubsub.publishKept("h.f", json: "1")
         #expect(first.offset == 1)
         _ = try redis.call("SCRIPT", "FLUSH")
+        let dropped = a.backplane.droppedPublishes
         await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.f", json: "2") }
+        #expect(a.backplane.droppedPublishes == dropped + 1)
         #expect(try await a.server.pubsub.publishKept("h.f", json: "3").offset == 2)
         // A node that does not follow the topic reads it for a subscriber.
         _ = try redis.call("SCRIPT", "FLUSH")
@@ -244,6 +255,22 @@ struct RedisHistoryTests {
         let ack = try client.subscribe("h.f", since: (first.epoch, 0))
         #expect(ack["recovered"] as? Bool == true && ack["offset"] as? Int == 2)
         #expect(try client.offsets(2) == [1, 2])
+    }
+
+    @Test("A refused SCRIPT LOAD is not final: once Redis allows it, the next NOSCRIPT loads the scripts and history works")
+    func scriptLoadRefusedThenAllowed() async throws {
+        let redis = try RedisServerProcess()
+        _ = try redis.call("ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-script|load")
+        let a = try HistoryNode(redis: redis, url: "redis://app:pw@127.0.0.1:\(redis.port)")
+        defer { a.stop() }
+        #expect(await eventually { a.backplane.isConnected })
+        await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.l", json: "1") }
+        // Both scripts refused on connecting, and again after that NOSCRIPT.
+        #expect(await eventually { refusedScriptLoads(redis) == 4 })
+        _ = try redis.call("ACL", "SETUSER", "app", "+script|load")
+        // This one meets NOSCRIPT and has the scripts loaded; the next goes through.
+        await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.l", json: "2") }
+        #expect(try await a.server.pubsub.publishKept("h.l", json: "3").offset == 1)
     }
 
     @Test("While Redis is down a client's publish on a history topic gets error unavailable; the connection stays")
