@@ -63,10 +63,10 @@ private final class ScriptedBackplane: HistoryBackplane {
 struct MirrorOrderTests {
     private let epoch = "00000000000000e1"
 
-    private func start(maxMessages: Int = 100) throws -> (Server, ScriptedBackplane, TestWebSocket, Int) {
+    private func start(maxMessages: Int = 100, maxBytes: Int = 256 << 10) throws -> (Server, ScriptedBackplane, TestWebSocket, Int) {
         let backplane = ScriptedBackplane()
         let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 1, history: TopicHistory(rules: [
-            .prefix("h.", HistoryPolicy(maxMessages: maxMessages)),
+            .prefix("h.", HistoryPolicy(maxMessages: maxMessages, maxBytes: maxBytes)),
         ]), backplane: backplane))
         server.webSocket("/topic", configuration: WebSocketConfiguration(origins: .any), handler: TopicHandler(pubsub: server.pubsub))
         server.pubsubEndpoint("/pubsub", configuration: WebSocketConfiguration(origins: .any), authorizer: PubSubAuthorizer(), publishRateLimit: nil)
@@ -119,6 +119,20 @@ struct MirrorOrderTests {
         #expect(try offsets(handler, 6) == [1, 2, 3, 4, 5, 6])
         backplane.handOver("h.t", epoch: epoch, 7...7)
         #expect(try offsets(handler, 1) == [7])
+    }
+
+    @Test("Messages the mirror's bytes limit pushed out before they arrived still reach a handler's subscription when they arrive")
+    func readAheadBeyondTheMirrorsBytes() throws {
+        // A message's frame and bookkeeping are some 120 bytes: the mirror keeps the last two.
+        let (server, backplane, handler, _) = try start(maxBytes: 300)
+        defer {
+            handler.socket.close()
+            try? server.stop()
+        }
+        backplane.handOver("h.t", epoch: epoch, 1...1)
+        #expect(try backplane.answerRead(epoch: epoch, top: 6) == nil)  // keeps 5 and 6
+        backplane.handOver("h.t", epoch: epoch, 2...7)
+        #expect(try offsets(handler, 7) == [1, 2, 3, 4, 5, 6, 7])
     }
 
     @Test("A topic followed again: a new subscription gets what is published after it, not what the node missed while it followed none")

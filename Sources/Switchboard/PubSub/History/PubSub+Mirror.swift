@@ -29,7 +29,7 @@ extension PubSub {
                 // Read before it arrived. It came after this node subscribed
                 // upstream, so the live subscribers get it unless a read
                 // handed it to them already.
-                if point.offset > stream.deliveredThrough { deliverHeld(&stream, topic, through: point.offset) }
+                if point.offset > stream.deliveredThrough { deliverHeld(&stream, topic, through: point.offset, arrived: [(point, json)]) }
                 return nil
             }
             guard point.epoch == stream.epoch, point.offset == stream.top + 1 else {
@@ -56,13 +56,23 @@ extension PubSub {
     /// Delivers what the mirror holds after `deliveredThrough` through
     /// `offset`: a read brought it before (or instead of) the backplane
     /// handing it over. Under the stream's lock; `offset` <= its top.
-    private func deliverHeld(_ stream: inout TopicStream<PublishedFrame>, _ topic: String, through offset: UInt64) {
+    /// `arrived` are messages the backplane handed over meanwhile, oldest
+    /// first: those the mirror no longer holds (its bytes limit pushed the
+    /// oldest out) are sent from their JSON.
+    private func deliverHeld(
+        _ stream: inout TopicStream<PublishedFrame>, _ topic: String, through offset: UInt64, arrived: [(point: StreamPoint, json: String)] = []
+    ) {
         guard offset > stream.deliveredThrough else { return }
-        let count = Int(offset - stream.deliveredThrough)
-        // All of them, or (some no longer kept) those still kept.
-        let held = stream.after(stream.deliveredThrough, limit: count)
-            ?? stream.latest(Int(stream.top - stream.deliveredThrough)).filter { $0.offset <= offset }
-        for (_, frame) in held { hub.publish(frame, to: topic) }
+        if let held = stream.after(stream.deliveredThrough, limit: Int(offset - stream.deliveredThrough)) {
+            for (_, frame) in held { hub.publish(frame, to: topic) }
+        } else {
+            let held = stream.latest(Int(stream.top - stream.deliveredThrough)).filter { $0.offset <= offset }
+            let firstHeld = held.first?.offset ?? offset + 1
+            for (point, json) in arrived where point.epoch == stream.epoch && point.offset > stream.deliveredThrough && point.offset < firstHeld {
+                hub.publish(keptMessage(topic, point, json).entry, to: topic)
+            }
+            for (_, frame) in held { hub.publish(frame, to: topic) }
+        }
         stream.deliveredThrough = offset
     }
 
@@ -119,7 +129,7 @@ extension PubSub {
                     let arrived = waited.buffered.lazy.filter { $0.point.epoch == point.epoch && $0.point.offset <= top }.map(\.point.offset)
                     if let first = arrived.min(), let last = arrived.max() {
                         stream.deliveredThrough = max(first, 1) - 1
-                        deliverHeld(&stream, topic, through: last)
+                        deliverHeld(&stream, topic, through: last, arrived: waited.buffered)
                     } else {
                         stream.deliveredThrough = stream.top
                         stream.awaitsFirstArrival = true
