@@ -77,9 +77,13 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     private var scriptsLoading = false
     /// A refused `SCRIPT LOAD` was logged on this connection.
     private var scriptRefusalLogged = false
-    /// Redis named a script by another digest than ours: EVALSHA cannot
-    /// work, and NOSCRIPT is not retried.
-    private var digestsDiffer = false
+    /// The last `SCRIPT LOAD` answered on this connection was refused, or
+    /// Redis named a script by another digest than ours: a NOSCRIPT is
+    /// then the request's answer (a read is not sent again: it would meet
+    /// the same), though the scripts are loaded again.
+    private var scriptsMissing = false
+    /// A history publish Redis failed was logged on this connection.
+    private var keptFailureLogged = false
     /// `droppedPublishes` when publishes began to be dropped, until one
     /// gets through again; nil meanwhile.
     private var outageStart: Int?
@@ -258,6 +262,8 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
             // have restarted without them).
             scriptsLoading = false
             scriptRefusalLogged = false
+            scriptsMissing = false
+            keptFailureLogged = false
             loadScripts()
             linkChanged()
             for topic in kept.waitingTopics { sendReads(of: topic) }
@@ -269,12 +275,12 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
                 // Scripts flushed from Redis's cache (SCRIPT FLUSH, a restart
                 // that loaded data): loaded again ahead of what is sent next;
                 // a publish fails, a read goes again (as after a lost
-                // connection), unless Redis names the scripts otherwise.
-                let reload = Self.isNoScript(reply) && !digestsDiffer
-                if reload { loadScripts() }
-                let (again, publish) = kept.answered(reload ? nil : reply)
+                // connection) unless the last load was refused.
+                let noScript = Self.isNoScript(reply)
+                if noScript { loadScripts() }
+                let (again, publish) = kept.answered(noScript && !scriptsMissing ? nil : reply)
                 if let (completion, position) = publish {
-                    position == nil ? drop(1) : publishConfirmed()
+                    if position == nil { keptPublishFailed(reply) } else { confirmed.add(1, ordering: .relaxed) }
                     completion(position)
                 }
                 if let again { requestRead(again) }
@@ -333,20 +339,36 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
 
     /// A `SCRIPT LOAD`'s reply for script number `index`. A refusal is
     /// logged (once per connection; not after a refused login, logged
-    /// already) and not final: the next NOSCRIPT tries again (Redis
+    /// already) and not final: the next NOSCRIPT loads again (Redis
     /// refuses while it loads its data, `LOADING`, or runs a long script,
-    /// `BUSY`). A digest other than this node's ends the retries.
+    /// `BUSY`).
     private func scriptLoaded(_ reply: UnsafeMutablePointer<redisReply>?, size index: Int) {
         guard let reply else { return }
         let text = reply.pointee.str.map { String(cString: $0) } ?? ""
+        // Both scripts' replies arrive in order: the second adds to the first's.
+        let missing = reply.pointee.type != REDIS_REPLY_STRING || Array(text.utf8) != RedisHistoryScripts.digests[index]
+        scriptsMissing = missing || (index > 0 && scriptsMissing)
         if reply.pointee.type == REDIS_REPLY_ERROR {
             guard !scriptRefusalLogged, !text.hasPrefix("NOAUTH") else { return }
             scriptRefusalLogged = true
             logger.warning("redis: SCRIPT LOAD refused; history publishes and reads fail until it works", metadata: ["url": "\(url)", "reply": "\(text)"])
-        } else if RedisHistoryScripts.digests.indices.contains(index), Array(text.utf8) != RedisHistoryScripts.digests[index], !digestsDiffer {
-            digestsDiffer = true
-            logger.error("redis: Redis names a history script by another digest; history publishes and reads fail", metadata: ["url": "\(url)", "digest": "\(text)"])
+        } else if scriptsMissing, !scriptRefusalLogged {
+            scriptRefusalLogged = true
+            logger.error("redis: SCRIPT LOAD named a history script otherwise than this node; history publishes and reads fail", metadata: ["url": "\(url)", "reply": "\(text)"])
         }
+    }
+
+    /// A history publish Redis failed (NOSCRIPT, OOM, ...) or the connection
+    /// lost: counted in `droppedPublishes`, logged once per connection.
+    /// Not an outage of plain publishes, whose warning this leaves alone.
+    private func keptPublishFailed(_ reply: UnsafeMutablePointer<redisReply>?) {
+        dropped.add(1, ordering: .relaxed)
+        reportDrops()
+        guard let reply, reply.pointee.type == REDIS_REPLY_ERROR, !keptFailureLogged else { return }
+        keptFailureLogged = true
+        logger.warning("redis: a history publish failed; such failures are counted (droppedPublishes)", metadata: [
+            "url": "\(url)", "reply": "\(reply.pointee.str.map { String(cString: $0) } ?? "")",
+        ])
     }
 
     private static func isNoScript(_ reply: UnsafeMutablePointer<redisReply>?) -> Bool {
@@ -411,18 +433,14 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     private func publishAnswered(size: Int, _ reply: UnsafeMutablePointer<redisReply>?) {
         pendingPublishBytes -= size
         if let reply, reply.pointee.type == REDIS_REPLY_INTEGER {
-            publishConfirmed()
+            confirmed.add(1, ordering: .relaxed)
+            if let outageStart {
+                // The first publish through after drops ends the outage.
+                logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
+                self.outageStart = nil
+            }
         } else {
             drop(1)
-        }
-    }
-
-    private func publishConfirmed() {
-        confirmed.add(1, ordering: .relaxed)
-        if let outageStart {
-            // The first publish through after drops ends the outage.
-            logger.notice("redis: publishes reach other nodes again", metadata: ["dropped": "\(droppedPublishes - outageStart)"])
-            self.outageStart = nil
         }
     }
 

@@ -267,6 +267,12 @@ struct RedisHistoryTests {
         await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.l", json: "1") }
         // Both scripts refused on connecting, and again after that NOSCRIPT.
         #expect(await eventually { refusedScriptLoads(redis) == 4 })
+        // A subscribe's read meets NOSCRIPT too: answered unavailable, not sent again and again.
+        let client = try Client(a)
+        try client.send(#"{"type":"subscribe","topic":"h.r","id":5}"#)
+        let refused = try client.next()
+        #expect(refused["type"] as? String == "error" && refused["code"] as? String == "unavailable" && refused["id"] as? Int == 5)
+        #expect(await eventually { refusedScriptLoads(redis) == 6 })
         _ = try redis.call("ACL", "SETUSER", "app", "+script|load")
         // This one meets NOSCRIPT and has the scripts loaded; the next goes through.
         await #expect(throws: HistoryError.unavailable) { try await a.server.pubsub.publishKept("h.l", json: "2") }
