@@ -260,8 +260,10 @@ struct HandOffTests {
         #expect(unclosed == 0)
         let outcomes = Dictionary(grouping: settled.withLock { $0 }, by: { "\($0)" }).mapValues(\.count)
         print("hand-offs racing a stop: \(outcomes)")
-        // No client left: those cut short by the stop were not taken.
-        #expect(Set(outcomes.keys).isSubset(of: ["upgraded", "notTaken"]), "\(outcomes)")
+        // No client left: those cut short by the stop were not taken, or,
+        // arriving while it drained, answered 503 (as upgrades that come
+        // to the server's own port then are).
+        #expect(Set(outcomes.keys).isSubset(of: ["upgraded", "notTaken", "refused(503 Service Unavailable)"]), "\(outcomes)")
         recorder.releaseSockets()
     }
 

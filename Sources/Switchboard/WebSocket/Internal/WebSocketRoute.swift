@@ -48,7 +48,8 @@ final class WebSocketRoute: Sendable {
             return .refused
         }
         guard context.hasRoomForAWebSocket else {
-            let full = HTTPError(.serviceUnavailable, "too many connections", headerFields: [.retryAfter: "5"]).response
+            let reason = context.draining.isSet ? "draining" : "too many connections"
+            let full = HTTPError(.serviceUnavailable, reason, headerFields: [.retryAfter: "5"]).response
             connection.refuse(with: full, context: context)
             context.metrics.refused(status: full.status.code)
             settled?(.refused(.serviceUnavailable))
