@@ -166,7 +166,10 @@ struct AsyncAuthenticationTests {
         let port = try server.start().port
         let (refused, ack) = try await onOwnThread {
             let refused = try requestUpgrade(port: port, path: "/ps").receiveResponse().status
-            let client = try TestWebSocket(port: port, path: "/ps?user=ann")
+            // Its authenticator waits for a thread of the pool: a patient
+            // client (the default 5 s timed out in CI beside the suite).
+            let upgrade = try requestUpgrade(port: port, path: "/ps?user=ann")
+            let client = TestWebSocket(upgraded: upgrade, response: try upgrade.receiveHead())
             try client.send(text: #"{"type":"subscribe","topic":"news.ann","id":1}"#)
             return (refused, try client.receiveNonPing().text)
         }
