@@ -134,7 +134,10 @@ struct DrainTests {
         }
         draining.cancel()
         // Read while the server stops (a client that reads only after the
-        // grace period may find its connection reset).
+        // grace period may find its connection reset). The stop runs when
+        // the drain's task resumes on the cooperative pool, which the
+        // suite's synchronous tests may hold for a while: a patient read.
+        open.socket.timeoutMilliseconds = 180_000
         let code = try await onOwnThread { try open.receiveNonPing().closeCode }
         try await draining.value
         #expect(code == 1001)

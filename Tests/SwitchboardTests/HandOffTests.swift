@@ -243,7 +243,7 @@ struct HandOffTests {
         let clients = try await onOwnThread {
             try (0..<count).map { index in
                 let client = try TestSocket(port: host.port)
-                client.timeoutMilliseconds = 60_000
+                client.timeoutMilliseconds = 180_000
                 try client.send(TestWebSocket.upgradeRequest(path: index % 2 == 0 ? "/ws?user=u\(index)" : "/slow"))
                 if index == count / 2 {
                     // Stop while some are settled, some in flight, some to come.
@@ -253,7 +253,9 @@ struct HandOffTests {
                 return client
             }
         }
-        let allSettled = await eventually(seconds: 60) { settled.withLock { $0.count } == count }
+        // Each hand-off settles in a task of the cooperative pool, which
+        // the suite's synchronous tests may hold: long waits.
+        let allSettled = await eventually(seconds: 180) { settled.withLock { $0.count } == count }
         #expect(allSettled, "\(settled.withLock { $0.count }) of \(count) hand-offs settled")
         // Each client is answered (101, then 1001) or closed: none is left open.
         let unclosed = try await onOwnThread { clients.filter { (try? $0.receiveUntilClosed()) == nil }.count }

@@ -103,4 +103,32 @@ struct PreparedUpgradeTests {
         var byte: UInt8 = 0
         #expect(recv(pair[1], &byte, 1, Int32(MSG_DONTWAIT)) == 0)
     }
+
+    /// A host's refusals count in `switchboard_upgrades_refused_total` as
+    /// those of upgrades that arrive on the server's own port do; an
+    /// accepted one does not. 451 and 418: statuses no other test uses
+    /// (the backend is the whole process's).
+    @Test func refusalsDecidedForAHostAreCounted() async throws {
+        let metrics = TestMetricsBackend.shared
+        let server = Server(configuration: ServerConfiguration(port: 0, loopCount: 2, metricsInterval: .milliseconds(20)))
+        server.webSocket("/ws", handler: EchoHandler(recorder: Recorder())) { request in
+            if request.queryValue("user") == "banned" { throw HTTPError(.init(code: 451)) }
+            return "fine"
+        }
+        server.webSocket("/teapot", handler: EchoHandler(recorder: Recorder())) { _ in throw HTTPError(.init(code: 418)) }
+        try server.startWithoutListening()
+        defer { try? server.stop() }
+        func request(_ path: String) -> HTTPRequest {
+            ForeignHost.parse(TestWebSocket.upgradeRequest(path: path).replacingOccurrences(of: "\r\n\r\n", with: ""))
+        }
+        func refused(_ status: String) -> Int64 {
+            metrics.counterTotal(label: "switchboard_upgrades_refused_total", dimensions: [("status", status)])
+        }
+        let before = (refused("451"), refused("418"))
+        for path in ["/ws?user=banned", "/ws?user=banned", "/teapot", "/ws?user=ok"] {
+            _ = await server.prepareUpgrade(request: request(path))
+        }
+        #expect(await eventually(seconds: 30) { refused("451") - before.0 == 2 && refused("418") - before.1 == 1 },
+                "451: \(refused("451") - before.0), 418: \(refused("418") - before.1)")
+    }
 }

@@ -84,6 +84,23 @@ extension Server {
     public func prepareUpgrade(
         request head: HTTPRequest, remoteAddress: SocketAddress? = nil, hostContext: (any Sendable)? = nil
     ) async -> PreparedUpgrade {
+        let prepared = await decideUpgrade(head, remoteAddress: remoteAddress, hostContext: hostContext)
+        if !prepared.isAccepted { countRefusal(status: prepared.response.status.code) }
+        return prepared
+    }
+
+    /// Counts a refusal decided off the loops in one loop's metrics, on
+    /// that loop (the counts are its own; nothing when not running).
+    private func countRefusal(status: Int) {
+        guard let group, let contexts = loopContexts else { return }
+        let loop = group.next()
+        let context = contexts[loop.index]
+        loop.execute { context.metrics.refused(status: status) }
+    }
+
+    private func decideUpgrade(
+        _ head: HTTPRequest, remoteAddress: SocketAddress?, hostContext: (any Sendable)?
+    ) async -> PreparedUpgrade {
         guard let contexts = loopContexts, let context = contexts.first, !isDraining else {
             return PreparedUpgrade(refusal: HTTPError(.serviceUnavailable, "not running").response)
         }
