@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "SwitchboardFuzzTargets",
             dependencies: [
-                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardHub", "SwitchboardRedis", "TestSupport",
+                "SwitchboardWire", "SwitchboardDeflate", "Switchboard", "SwitchboardIO", "SwitchboardHub", "SwitchboardRedis", "CHiredis", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fuzz/SwitchboardFuzzTargets",

@@ -29,6 +29,7 @@ public struct FuzzTarget: Sendable {
         ConnectionIOTarget.target,
         UpgradeBoundaryTarget.target,
         TopicStreamTarget.target,
+        RedisRepliesTarget.target,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? {

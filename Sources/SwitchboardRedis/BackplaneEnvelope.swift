@@ -1,8 +1,8 @@
 /// Which node published a message, so a node can skip its own publishes
 /// when Redis hands them back (its local subscribers already have them).
-struct NodeID: Hashable, Sendable {
-    var high: UInt64
-    var low: UInt64
+package struct NodeID: Hashable, Sendable {
+    package var high: UInt64
+    package var low: UInt64
 
     static func random() -> NodeID {
         var generator = SystemRandomNumberGenerator()
@@ -19,11 +19,11 @@ struct NodeID: Hashable, Sendable {
 /// bytes 2-17  the sender's NodeID (big-endian high, then low)
 /// bytes 18-   the payload
 /// ```
-enum BackplaneEnvelope {
-    static let version: UInt8 = 1
-    static let headerSize = 18
+package enum BackplaneEnvelope {
+    package static let version: UInt8 = 1
+    package static let headerSize = 18
 
-    static func header(sender: NodeID, isText: Bool) -> [UInt8] {
+    package static func header(sender: NodeID, isText: Bool) -> [UInt8] {
         var header: [UInt8] = [version, isText ? 1 : 0]
         header.reserveCapacity(headerSize)
         for word in [sender.high, sender.low] {
@@ -32,15 +32,15 @@ enum BackplaneEnvelope {
         return header
     }
 
-    struct Decoded {
-        var sender: NodeID
-        var isText: Bool
-        var payload: UnsafeRawBufferPointer
+    package struct Decoded {
+        package var sender: NodeID
+        package var isText: Bool
+        package var payload: UnsafeRawBufferPointer
     }
 
     /// `nil` for anything this version did not write (another program
     /// publishing on the channel, a future format).
-    static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
+    package static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
         guard message.count >= headerSize, message[0] == version, message[1] & ~1 == 0 else { return nil }
         func word(at offset: Int) -> UInt64 {
             (0..<8).reduce(0) { $0 << 8 | UInt64(message[offset + $1]) }
@@ -58,13 +58,13 @@ enum BackplaneEnvelope {
 /// `:`, the offset in decimal, `:`, the JSON. No sender: every node, the
 /// publishing one included, delivers it when Redis hands it over, so all
 /// see Redis's order.
-enum KeptEnvelope {
-    static let version: UInt8 = 2
+package enum KeptEnvelope {
+    package static let version: UInt8 = 2
 
-    struct Decoded {
-        var epoch: String
-        var offset: UInt64
-        var json: String
+    package struct Decoded: Equatable {
+        package var epoch: String
+        package var offset: UInt64
+        package var json: String
     }
 
     /// `nil` for anything the publish script does not write: an epoch
@@ -72,12 +72,12 @@ enum KeptEnvelope {
     /// stream's offsets are counted in Redis's 64-bit signed integers).
     /// 16 lowercase hex digits, not all zero: an epoch as a node makes it
     /// (`RedisBackplane.freshEpoch`).
-    static func isEpoch(_ text: some Collection<UInt8>) -> Bool {
+    package static func isEpoch(_ text: some Collection<UInt8>) -> Bool {
         text.count == 16 && text.contains { $0 != UInt8(ascii: "0") }
             && text.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
-    static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
+    package static func decode(_ message: UnsafeRawBufferPointer) -> Decoded? {
         guard message.count >= 20, message[0] == version, message[17] == UInt8(ascii: ":"), isEpoch(message[1..<17]) else { return nil }
         var offset: UInt64 = 0
         var index = 18

@@ -1,6 +1,6 @@
 import CHiredis
 import Glibc
-public import Switchboard
+import Switchboard
 
 /// The history requests of a `RedisBackplane`, on its loop: the scripts
 /// sent and waiting for their replies (answered in the order sent, on the
@@ -91,43 +91,11 @@ final class KeptRequests {
         }
         switch request {
         case .publish(let completion):
-            return (nil, (completion, Self.position(reply)))
+            return (nil, (completion, ScriptReply.position(reply)))
         case .read(let read):
             guard let reply else { return (read, nil) }
-            read.completion(Self.stream(reply))
+            read.completion(ScriptReply.stream(reply))
             return (nil, nil)
         }
-    }
-
-    /// `{epoch, offset}` from the publish script.
-    static func position(_ reply: UnsafeMutablePointer<redisReply>?) -> StreamPosition? {
-        guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 2, let elements = reply.pointee.element,
-              let epoch = string(elements[0]), let offset = elements[1], offset.pointee.type == REDIS_REPLY_INTEGER, offset.pointee.integer > 0
-        else { return nil }
-        return StreamPosition(epoch: epoch, offset: UInt64(offset.pointee.integer))
-    }
-
-    /// `{epoch, top, offset, json, ...}` from the read script; nil for
-    /// anything else (offsets out of order, past the top, 0, or past
-    /// `Int64.max`: what a tampered stream could hold).
-    static func stream(_ reply: UnsafeMutablePointer<redisReply>) -> KeptStream? {
-        guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements >= 2, reply.pointee.elements % 2 == 0,
-              let elements = reply.pointee.element,
-              let epoch = string(elements[0]), KeptEnvelope.isEpoch(epoch.utf8),
-              let top = string(elements[1]).flatMap({ UInt64($0) }), top <= UInt64(Int64.max)
-        else { return nil }
-        var messages: [HistoryMessage] = []
-        for index in stride(from: 2, to: reply.pointee.elements, by: 2) {
-            guard let offset = string(elements[index]).flatMap({ UInt64($0) }), offset > (messages.last?.offset ?? 0), offset <= top,
-                  let json = string(elements[index + 1])
-            else { return nil }
-            messages.append(HistoryMessage(offset: offset, json: json))
-        }
-        return KeptStream(position: StreamPosition(epoch: epoch, offset: top), messages: messages)
-    }
-
-    private static func string(_ element: UnsafeMutablePointer<redisReply>?) -> String? {
-        guard let element, element.pointee.type == REDIS_REPLY_STRING, let bytes = element.pointee.str else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: element.pointee.len), as: UTF8.self)
     }
 }

@@ -502,36 +502,22 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     /// the confirmations `["subscribe" | "unsubscribe", channel, count]`
     /// (a history read of a topic waits for its subscribe's).
     private func subscriptionMessage(_ reply: UnsafeMutablePointer<redisReply>?) {
-        guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 3,
-              let elements = reply.pointee.element,
-              let kind = elements[0], let channel = elements[1], let data = elements[2],
-              kind.pointee.type == REDIS_REPLY_STRING, channel.pointee.type == REDIS_REPLY_STRING,
-              channel.pointee.len >= channelPrefix.count
-        else { return }
-        let channelBytes = UnsafeRawBufferPointer(start: channel.pointee.str, count: channel.pointee.len)
-        let kindBytes = UnsafeRawBufferPointer(start: kind.pointee.str, count: kind.pointee.len)
-        if kindBytes.elementsEqual("subscribe".utf8) || kindBytes.elementsEqual("unsubscribe".utf8) {
-            let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
-            if kept.subscriptionAnswered(topic, subscribed: kindBytes.count == 9) { sendReads(of: topic) }
-            return
-        }
-        guard kindBytes.elementsEqual("message".utf8), data.pointee.type == REDIS_REPLY_STRING else { return }
-        let message = UnsafeRawBufferPointer(start: data.pointee.str, count: data.pointee.len)
-        if message.first == KeptEnvelope.version {
-            guard let envelope = KeptEnvelope.decode(message), let inbox else { return }
+        switch SubscriberReply(reply, channelPrefix: channelPrefix) {
+        case .confirmation(let topic, let subscribed):
+            if kept.subscriptionAnswered(topic, subscribed: subscribed) { sendReads(of: topic) }
+        case .kept(let topic, let envelope):
+            guard let inbox else { return }
             received.add(1, ordering: .relaxed)
-            let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
             inbox.deliverKept(topic, position: StreamPosition(epoch: envelope.epoch, offset: envelope.offset), json: envelope.json)
+        case .message(let topic, let envelope):
+            guard envelope.sender != node, let inbox else { return }  // our own, already delivered
+            received.add(1, ordering: .relaxed)
+            inbox.deliver(topic, payload: Array(envelope.payload), isText: envelope.isText)
+        case .unknownFormat(let channel):
+            logger.debug("redis: ignored a message in a format this node does not know", metadata: ["channel": "\(channel)"])
+        case .ignored:
             return
         }
-        guard let envelope = BackplaneEnvelope.decode(message) else {
-            logger.debug("redis: ignored a message in a format this node does not know", metadata: ["channel": "\(String(decoding: channelBytes, as: UTF8.self))"])
-            return
-        }
-        guard envelope.sender != node, let inbox else { return }  // our own, already delivered
-        let topic = String(decoding: channelBytes[channelPrefix.count...], as: UTF8.self)
-        received.add(1, ordering: .relaxed)
-        inbox.deliver(topic, payload: Array(envelope.payload), isText: envelope.isText)
     }
 }
 

@@ -88,7 +88,7 @@ struct RedisWireTests {
         var reply: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &reply) == REDIS_OK, let reply else { return nil }
         defer { freeReplyObject(reply) }
-        return .some(KeptRequests.stream(reply.assumingMemoryBound(to: redisReply.self)))
+        return .some(ScriptReply.stream(reply.assumingMemoryBound(to: redisReply.self)))
     }
 
     @Test func streamReadsOnlyWithOffsetsInOrderUpToTheTop() {
