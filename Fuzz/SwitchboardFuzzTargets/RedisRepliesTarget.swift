@@ -5,7 +5,7 @@ import SwitchboardRedis
 /// `redis-replies`: the input is what a Redis server, or whatever answers
 /// in its place, sends on a backplane connection (RESP).
 ///
-/// hiredis's reader, bounded as the backplane bounds it (`ReplyLimits`),
+/// hiredis's reader, bounded as the backplane bounds it (`ReplyGuard`),
 /// fed whole, byte by byte and in pseudo-random pieces, gives the same
 /// replies and the same error. Each reply is read as the subscriber
 /// connection reads it (`SubscriberReply`) and as a history script's
@@ -55,7 +55,7 @@ enum RedisRepliesTarget {
     ) throws(PropertyViolation) -> String? {
         guard let reader = redisReaderCreate() else { throw PropertyViolation("no reader") }
         defer { redisReaderFree(reader) }
-        ReplyLimits.install(on: reader)
+        ReplyGuard.install(on: reader)
         for piece in pieces {
             let fed = piece.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             guard fed == REDIS_OK else { return errorText(reader) }
@@ -95,7 +95,7 @@ enum RedisRepliesTarget {
 
     private static func checkAsSubscriberReply(_ reply: UnsafeMutablePointer<redisReply>) throws(PropertyViolation) {
         if reply.pointee.type == REDIS_REPLY_ARRAY {
-            try require(reply.pointee.elements <= Int(ReplyLimits.maxArrayElements), "an array of \(reply.pointee.elements) past the bound")
+            try require(reply.pointee.elements <= Int(ReplyGuard.maxArrayElements), "an array of \(reply.pointee.elements) past the bound")
         }
         switch SubscriberReply(reply, channelPrefix: channelPrefix) {
         case .kept(_, let envelope):

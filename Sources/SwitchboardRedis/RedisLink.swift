@@ -160,7 +160,7 @@ final class RedisLink {
             redisAsyncFree(context)
             return connectToNextAddress(failure: reason)
         }
-        ReplyLimits.install(on: context.pointee.c.reader)
+        ReplyGuard.install(on: context)
         context.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         guard switchboard_redis_attach_libuv(context, loop.uvLoopPointer) == REDIS_OK else {
             redisAsyncFree(context)

@@ -21,18 +21,10 @@ final class ForeignHost: @unchecked Sendable {
     /// Accepts `connections` clients on a thread of its own, reads each
     /// request head and gives it to `handOff` with what came after it.
     init(connections: Int, handOff: @escaping @Sendable (Int32, HTTPRequest, [UInt8]) -> Void) throws {
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        listener = listening
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) + getsockname(listening, $0, &length) }
-        }
         // Room for every client a test opens at once (a full backlog drops SYNs: 1 s retries).
-        listen(listening, 1024)
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let (listening, port) = try TestSocketPort.listening(backlog: 1024)
+        listener = listening
+        self.port = port
         Thread.detachNewThread {
             for _ in 0..<connections {
                 let client = accept(listening, nil, nil)
