@@ -5,7 +5,8 @@ import SwitchboardRedis
 /// `redis-replies`: the input is what a Redis server, or whatever answers
 /// in its place, sends on a backplane connection (RESP).
 ///
-/// hiredis's reader, bounded as the backplane bounds it (`ReplyGuard`),
+/// hiredis's reader, bounded as the backplane bounds it (`ReplyGuard`: no
+/// array over 2^21 elements, none inside another),
 /// fed whole, byte by byte and in pseudo-random pieces, gives the same
 /// replies and the same error. Each reply is read as the subscriber
 /// connection reads it (`SubscriberReply`) and as a history script's
@@ -94,8 +95,9 @@ enum RedisRepliesTarget {
     }
 
     private static func checkAsSubscriberReply(_ reply: UnsafeMutablePointer<redisReply>) throws(PropertyViolation) {
-        if reply.pointee.type == REDIS_REPLY_ARRAY {
-            try require(reply.pointee.elements <= Int(ReplyGuard.maxArrayElements), "an array of \(reply.pointee.elements) past the bound")
+        if case .array(let elements) = describe(reply) {
+            try require(elements.count <= Int(ReplyGuard.maxArrayElements), "an array of \(elements.count) past the bound")
+            try require(!elements.contains { if case .array = $0 { true } else { false } }, "an array inside a reply")
         }
         switch SubscriberReply(reply, channelPrefix: channelPrefix) {
         case .kept(_, let envelope):

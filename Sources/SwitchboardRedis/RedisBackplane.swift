@@ -176,7 +176,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
     /// `droppedPublishes`).
     public func publishKept(_ topic: String, json: String, limits: KeptLimits, completion: @escaping @Sendable (StreamPosition?) -> Void) {
         let command = script(RedisHistoryScripts.publishDigest, topic, [
-            Array(json.utf8), decimal(limits.policy.maxMessages), decimal(limits.policy.retention), decimal(limits.positionRetention),
+            Array(json.utf8), decimal(min(limits.policy.maxMessages, RedisHistoryScripts.maxMessages)), decimal(limits.policy.retention), decimal(limits.positionRetention),
             channel(topic), Array(Self.freshEpoch().utf8),
         ])
         enum Next { case drop, drain(EventLoop), nothing }
@@ -215,7 +215,7 @@ public final class RedisBackplane: HistoryBackplane, @unchecked Sendable {
         guard let publisher, publisher.isReady else { return }
         for read in kept.takeReads(of: topic) {
             let command = script(RedisHistoryScripts.readDigest, topic, [
-                read.after.map { Array(String($0).utf8) } ?? [], decimal(read.limits.policy.maxMessages),
+                read.after.map { Array(String($0).utf8) } ?? [], decimal(min(read.limits.policy.maxMessages, RedisHistoryScripts.maxMessages)),
                 decimal(read.limits.policy.retention), decimal(read.limits.positionRetention), Array(Self.freshEpoch().utf8),
             ])
             if publisher.send(command, kind: .history) {

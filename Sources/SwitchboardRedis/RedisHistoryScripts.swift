@@ -30,6 +30,11 @@ enum RedisHistoryScripts {
         }.joined().utf8)
     }
 
+    /// The most messages a stream keeps over Redis: a read answers with 2
+    /// elements per message, in one array `ReplyGuard` bounds. A larger
+    /// `HistoryPolicy.maxMessages` keeps this many.
+    static let maxMessages = 1_000_000
+
     static let digests = all.map(digest)
     static let publishDigest = digests[0]
     static let readDigest = digests[1]

@@ -6,11 +6,12 @@ import Glibc
 /// not be Redis. A reply refused here ends the connection as a reader
 /// error ("Out of memory": a constructor's nil), and the link reconnects.
 ///
-/// - Arrays are bounded. hiredis allocates the pointers for an announced
-///   count at once: `*2000000000` asked for 16 GB before one element had
-///   arrived. The largest reply the backplane reads is a history read's,
-///   2 + 2 × `HistoryPolicy.maxMessages` elements; 2^24 (128 MB of
-///   pointers at most) leaves room for 8 million messages a topic.
+/// - Arrays are bounded, and flat. hiredis allocates the pointers for an
+///   announced count at once: `*2000000000` asked for 16 GB before one
+///   element had arrived. The largest reply the backplane reads is a
+///   history read's, 2 + 2 × `RedisHistoryScripts.maxMessages` elements
+///   (under 2^21: 16 MB of pointers); no reply it reads holds an array.
+///   Bulk strings are not bounded here (Redis's own limit is 512 MB).
 /// - On a connection (`install(on:)` with its context), a reply that
 ///   would trip one of hiredis's asserts in `redisProcessCallbacks` is
 ///   refused before it is handed over: a reply nobody asked for outside
@@ -19,7 +20,7 @@ import Glibc
 ///   or an unsubscribe whose count is not an integer. Each of these
 ///   aborted the process.
 package enum ReplyGuard {
-    package static let maxArrayElements: Int32 = 1 << 24
+    package static let maxArrayElements: Int32 = 1 << 21
 
     /// Bounds the arrays `reader` builds (a reader of no connection).
     package static func install(on reader: UnsafeMutablePointer<redisReader>) {
@@ -37,7 +38,7 @@ package enum ReplyGuard {
     /// assert (or read past an array) once the reply is complete.
     fileprivate static func refuses(_ task: UnsafePointer<redisReadTask>?, type: Int32, elements: Int32 = 0) -> Bool {
         guard let task else { return true }
-        if type == REDIS_REPLY_ARRAY, elements > maxArrayElements { return true }
+        if type == REDIS_REPLY_ARRAY, elements > maxArrayElements || task.pointee.parent != nil { return true }
         guard let context = task.pointee.privdata?.assumingMemoryBound(to: redisAsyncContext.self) else { return false }
         // A regular command's reply: its callback takes any shape.
         guard context.pointee.replies.head == nil else { return false }
